@@ -1,0 +1,197 @@
+/// `enqueue`: one job, or a batch under `jobs`, created in one script call.
+extension Gateway {
+    /// A validated job, holding only what the enqueue script needs.
+    struct NewJob {
+        var id: String
+        var queue: String
+        var data: [UInt8]
+        var description: String?
+        var timeout: Int?
+        var resultTTL: Int?
+        var failureTTL: Int?
+        var ttl: Int?
+        var meta: [UInt8]?
+        var retries: Int?
+        var retryIntervals: String?
+        var atFront = false
+        var runAt: Double?
+        var delay: Double?
+
+        static let scriptSlots = 14
+
+        func appendArgs(to cmd: inout RESPCommand) {
+            cmd.arg(id)
+            cmd.arg(queue)
+            cmd.arg(data)
+            cmd.arg(description)
+            cmd.arg(timeout.map(String.init))
+            cmd.arg(resultTTL.map(String.init))
+            cmd.arg(failureTTL.map(String.init))
+            cmd.arg(ttl.map(String.init))
+            cmd.arg(meta ?? [])
+            cmd.arg(retries.map(String.init))
+            cmd.arg(retryIntervals)
+            cmd.arg(atFront ? "1" : "")
+            cmd.arg(runAt.map { String($0) })
+            cmd.arg(delay.map { String($0) })
+        }
+    }
+
+    func enqueue(_ r: inout Request, _ reply: ReplyTicket) throws(OpError) {
+        if let batch = try r.spanIfPresent("jobs", .array) {
+            let defaultQueue = try r.string("queue")
+            try r.rejectUnknownFields()
+            var jobs: [NewJob] = []
+            var index = 0
+            do {
+                try JSONScanner.elements(of: batch, in: r.line) { item in
+                    guard item.kind == .object else { throw OpError.bad("jobs[\(index)] must be an object") }
+                    var itemRequest = try Request(object: item, in: r.line)
+                    do {
+                        jobs.append(try decodeJob(&itemRequest, defaultQueue: defaultQueue))
+                    } catch let error as OpError {
+                        throw OpError.bad("jobs[\(index)]: \(error.message)")
+                    }
+                    index += 1
+                    if jobs.count > config.maxBatch { throw OpError.bad("a batch holds at most \(config.maxBatch) jobs") }
+                }
+            } catch let error as OpError {
+                throw error
+            } catch {
+                throw OpError(.internal, "\(error)")
+            }
+            guard !jobs.isEmpty else { throw OpError.bad("field 'jobs' must hold at least one job") }
+            runEnqueue(jobs, reply, batch: true)
+        } else {
+            let job = try decodeJob(&r, defaultQueue: nil)
+            try r.rejectUnknownFields()
+            runEnqueue([job], reply, batch: false)
+        }
+    }
+
+    private func runEnqueue(_ jobs: [NewJob], _ reply: ReplyTicket, batch: Bool) {
+        let bytes = jobs.reduce(0) { $0 + $1.data.count + ($1.meta?.count ?? 0) + 160 }
+        store.run(.enqueue, argCount: jobs.count * NewJob.scriptSlots, capacity: bytes) { cmd in
+            for job in jobs { job.appendArgs(to: &cmd) }
+        } done: { result in
+            switch result {
+            case .failure(let error):
+                reply.fail(error)
+            case .success(let rows):
+                if !batch {
+                    let row = rows[0]
+                    if row[0].string == "duplicate" {
+                        reply.fail(OpError(.duplicate, "a job with this id already exists", id: jobs[0].id))
+                    } else {
+                        reply.ok { w in Gateway.writeEnqueued(jobs[0].id, row, &w) }
+                    }
+                    return
+                }
+                reply.ok { w in
+                    w.key("jobs")
+                    w.raw("[")
+                    for i in 0..<rows.count {
+                        if i > 0 { w.raw(",") }
+                        let row = rows[i]
+                        if row[0].string == "duplicate" {
+                            w.raw("{\"ok\":false"); w.key("id"); w.string(jobs[i].id)
+                            w.raw(",\"error\":{\"code\":\"DUPLICATE\",\"message\":\"a job with this id already exists\"}}")
+                        } else {
+                            w.raw("{\"ok\":true")
+                            Gateway.writeEnqueued(jobs[i].id, row, &w)
+                            w.raw("}")
+                        }
+                    }
+                    w.raw("]")
+                }
+            }
+        }
+    }
+
+    private static func writeEnqueued(_ id: String, _ row: RedisReply, _ w: inout JSONWriter) {
+        w.key("id"); w.string(id)
+        w.key("state"); w.string(row[0].string)
+        if row.count > 1 { w.key("run_at"); w.int(row[1].integer) }
+    }
+
+    /// Validates one job's fields. The payload is spliced into RQ's data form and compressed here,
+    /// while the request's bytes are still at hand.
+    func decodeJob(_ r: inout Request, defaultQueue: String?) throws(OpError) -> NewJob {
+        guard let queue = try r.string("queue") ?? defaultQueue else { throw OpError.bad("missing field 'queue'") }
+        guard Names.isValidQueue(queue) else {
+            throw OpError.bad("field 'queue' must be 1-\(Names.maxLength) characters of A-Z a-z 0-9 _ - .")
+        }
+        guard let function = try r.spanIfPresent("func", .string), function.end - function.start > 2 else {
+            throw OpError.bad("missing field 'func' (a non-empty string, e.g. \"app.tasks.resize\")")
+        }
+        let args = try r.raw("args", .array)
+        let kwargs = try r.raw("kwargs", .object)
+        var id: String
+        if let given = try r.string("id") {
+            guard Names.isValidJobID(given) else {
+                throw OpError.bad("field 'id' must be 1-\(Names.maxLength) characters of A-Z a-z 0-9 _ -")
+            }
+            id = given
+        } else {
+            id = ids.jobID()
+        }
+        let data = JobData.encode(function: function.bytes(in: r.line), args: args, kwargs: kwargs, zlib: zlib)
+        var job = NewJob(id: id, queue: queue, data: data)
+        job.description = try r.string("description")
+        if let d = job.description, d.utf8.count > 4096 { throw OpError.bad("field 'description' is longer than 4096 bytes") }
+        job.timeout = try r.integer("timeout", in: -1...Int(Int32.max))
+        if job.timeout == 0 { throw OpError.bad("field 'timeout' must be -1 (no limit) or at least 1") }
+        job.resultTTL = try r.integer("result_ttl", in: -1...Int(Int32.max))
+        job.failureTTL = try r.integer("failure_ttl", in: -1...Int(Int32.max))
+        job.ttl = try r.integer("ttl", in: 1...Int(Int32.max))
+        if let meta = try r.raw("meta", .object) { job.meta = Array(meta) }
+        job.retries = try r.integer("retries", in: 0...1_000_000)
+        job.retryIntervals = try retryIntervals(&r)
+        job.atFront = try r.bool("at_front") ?? false
+        job.delay = try r.number("delay", in: 0...(10 * 365 * 86400))
+        if let at = try r.spanIfPresent("at", .number, .string) {
+            guard job.delay == nil else { throw OpError.bad("give 'delay' or 'at', not both") }
+            job.runAt = try Gateway.absoluteTime(at, in: r.line, field: "at")
+        }
+        return job
+    }
+
+    /// RQ stores intervals as a JSON list of whole seconds; a single number means `[n]`.
+    private func retryIntervals(_ r: inout Request) throws(OpError) -> String? {
+        guard let span = try r.spanIfPresent("retry_intervals", .array, .number) else { return nil }
+        var seconds: [Int] = []
+        let message = "field 'retry_intervals' must be a number of seconds or a list of them (whole, 0 or more)"
+        func check(_ v: JSONSpan) throws(OpError) {
+            guard v.kind == .number else { throw OpError.bad(message) }
+            let d = v.double(in: r.line)
+            guard d >= 0, d <= Double(Int32.max), d == d.rounded() else { throw OpError.bad(message) }
+            seconds.append(Int(d))
+        }
+        if span.kind == .number {
+            try check(span)
+        } else {
+            do {
+                try JSONScanner.elements(of: span, in: r.line) { v in try check(v) }
+            } catch let error as OpError {
+                throw error
+            } catch {
+                throw OpError.bad(message)
+            }
+            guard seconds.count <= 100 else { throw OpError.bad("field 'retry_intervals' holds at most 100 entries") }
+        }
+        return "[" + seconds.map(String.init).joined(separator: ",") + "]"
+    }
+
+    /// Unix seconds from a number or an RFC 3339 string.
+    static func absoluteTime(_ span: JSONSpan, in line: UnsafeRawBufferPointer, field: String) throws(OpError) -> Double {
+        if span.kind == .number {
+            let v = span.double(in: line)
+            guard v.isFinite, v >= 0, v < 1e11 else { throw OpError.bad("field '\(field)' is not a valid time") }
+            return v
+        }
+        guard let t = RFC3339.parse(span.string(in: line)) else {
+            throw OpError.bad("field '\(field)' must be Unix seconds or an RFC 3339 time like 2026-11-22T09:30:00Z")
+        }
+        return t
+    }
+}

@@ -1,0 +1,96 @@
+public struct GatewayConfig: Sendable {
+    public var session = SessionLimits()
+    /// Jobs in one batch enqueue.
+    public var maxBatch = 10_000
+    /// Longest `wait` a lease may block, in seconds.
+    public var maxWait = 60.0
+    /// Largest `count` for one lease.
+    public var maxLeaseCount = 1000
+    /// Longest error text kept from `fail`, in bytes (the tail is kept: it names the error).
+    public var maxErrorText = 64 * 1024
+    public var sweepIntervalMs: UInt64 = 250
+    /// Jobs one sweep moves per queue and kind before it runs again.
+    public var sweepLimit = 1000
+    /// Owner name written to `rq:scheduler-lock:<q>` while a sweep promotes that queue.
+    public var schedulerLockOwner = "jobgate"
+
+    public init() {}
+}
+
+public let jobgateVersion = "0.1.0"
+
+/// Joins the line protocol to the store: decodes each op, runs its script, writes its reply.
+/// Every op lives in its own file as an extension; this file holds the dispatch.
+public final class Gateway: RequestHandler {
+    let loop: EventLoop
+    let store: RedisStore
+    let config: GatewayConfig
+    let zlib = Zlib()
+    var ids = Identifiers()
+    lazy var waiters = LeaseWaiters(gateway: self)
+    private(set) var sessions: [UInt64: Session] = [:]
+    var counters = Counters()
+    let startedMs: UInt64
+
+    public init(loop: EventLoop, store: RedisStore, config: GatewayConfig) {
+        self.loop = loop
+        self.store = store
+        self.config = config
+        startedMs = loop.nowMs
+        store.onQueueReady = { [unowned self] queue in self.waiters.queueReady(queue) }
+    }
+
+    public func accept(_ connection: Connection) {
+        sessions[connection.id] = Session(connection: connection, handler: self, limits: config.session)
+        counters.connectionsAccepted += 1
+    }
+
+    public var openSessions: Dictionary<UInt64, Session>.Values { sessions.values }
+
+    public func sessionClosed(_ session: Session) {
+        sessions[session.connection.id] = nil
+    }
+
+    public func handle(_ request: inout Request, reply: ReplyTicket) {
+        guard let op = request.op else {
+            reply.fail(OpError.bad("missing string field 'op'"))
+            return
+        }
+        counters.count(op)
+        do {
+            switch op {
+            case "ping": try ping(&request, reply)
+            case "enqueue": try enqueue(&request, reply)
+            case "lease": try lease(&request, reply)
+            case "heartbeat": try heartbeat(&request, reply)
+            case "ack": try ack(&request, reply)
+            case "fail": try fail(&request, reply)
+            case "release": try release(&request, reply)
+            case "job": try job(&request, reply)
+            case "stats": try stats(&request, reply)
+            default: throw OpError(.unknownOp, "unknown op '\(op)'")
+            }
+        } catch {
+            counters.errors += 1
+            reply.fail(error)
+        }
+    }
+
+    /// Answers every waiting lease now (with no job) so a shutdown leaves nothing blocked.
+    public func stopWaiting() { waiters.finishAll() }
+}
+
+struct Counters {
+    var connectionsAccepted = 0
+    var errors = 0
+    var leaseExpiries = 0
+    var promoted = 0
+    private(set) var ops: [String: Int] = [:]
+
+    private static let known: Set<String> = ["ping", "enqueue", "lease", "heartbeat", "ack", "fail", "release", "job", "stats"]
+
+    mutating func count(_ op: String) {
+        // Unknown op names are counted together so a client cannot grow this table.
+        ops[Counters.known.contains(op) ? op : "unknown", default: 0] += 1
+    }
+}

@@ -1,0 +1,160 @@
+/// A lease request that is waiting for a job.
+final class LeaseWaiter {
+    let reply: ReplyTicket
+    let params: LeaseParams
+    let deadlineMs: UInt64
+    var attempting = false
+    var finished = false
+    /// Wake-ups seen for this waiter's queues when its last attempt started.
+    var epochAtAttempt: UInt64 = 0
+
+    init(reply: ReplyTicket, params: LeaseParams, deadlineMs: UInt64) {
+        self.reply = reply
+        self.params = params
+        self.deadlineMs = deadlineMs
+    }
+}
+
+/// Blocking leases without blocking Redis commands: a waiter sleeps in memory and is tried again
+/// when a queue it waits on becomes non-empty on any gateway (a pub/sub message the scripts
+/// publish), when a wake-up may have been missed, and once a second regardless (jobs pushed
+/// by RQ producers publish nothing).
+final class LeaseWaiters {
+    private unowned let gateway: Gateway
+    private var byQueue: [String: [LeaseWaiter]] = [:]
+    private var epochs: [String: UInt64] = [:]
+    private var waiting = 0
+    private lazy var ticker = LoopTimer(gateway.loop) { [unowned self] in self.tick() }
+    private var ticks = 0
+    private var tickerRunning = false
+
+    init(gateway: Gateway) { self.gateway = gateway }
+
+    var count: Int { waiting }
+
+    func start(_ w: LeaseWaiter) { attempt(w) }
+
+    /// A queue became non-empty (nil: retry every queue, e.g. after reconnecting to Redis).
+    func queueReady(_ queue: String?) {
+        if let queue {
+            epochs[queue, default: 0] &+= 1
+            wakeFirst(queue)
+        } else {
+            for q in Array(byQueue.keys) {
+                epochs[q, default: 0] &+= 1
+                wakeFirst(q)
+            }
+        }
+    }
+
+    func finishAll() {
+        for list in byQueue.values { for w in list where !w.finished { finish(w, []) } }
+        byQueue = [:]
+    }
+
+    private func epoch(of w: LeaseWaiter) -> UInt64 {
+        w.params.queues.reduce(0) { $0 &+ (epochs[$1] ?? 0) }
+    }
+
+    private func attempt(_ w: LeaseWaiter) {
+        w.attempting = true
+        w.epochAtAttempt = epoch(of: w)
+        gateway.takeJobs(w.params) { [unowned self] result in
+            w.attempting = false
+            switch result {
+            case .failure(let error):
+                finish(w, nil, error: error)
+            case .success(let jobs):
+                if w.finished || !w.reply.session.isOpen {
+                    // The client left (or shutdown answered it) while Redis was leasing.
+                    gateway.giveBack(jobs)
+                    if !w.finished { unregister(w) }
+                } else if !jobs.isEmpty || gateway.loop.nowMs >= w.deadlineMs {
+                    finish(w, jobs)
+                    // More jobs may be waiting behind the ones just taken.
+                    if !jobs.isEmpty { for q in w.params.queues { wakeFirst(q) } }
+                } else if epoch(of: w) != w.epochAtAttempt {
+                    attempt(w)
+                } else {
+                    register(w)
+                }
+            }
+        }
+    }
+
+    private func register(_ w: LeaseWaiter) {
+        guard !w.finished else { return }
+        if !isRegistered(w) {
+            for q in w.params.queues { byQueue[q, default: []].append(w) }
+            waiting += 1
+        }
+        if !tickerRunning {
+            tickerRunning = true
+            ticker.start(afterMs: 50, repeatMs: 50)
+        }
+    }
+
+    private func isRegistered(_ w: LeaseWaiter) -> Bool {
+        byQueue[w.params.queues[0]]?.contains { $0 === w } ?? false
+    }
+
+    private func unregister(_ w: LeaseWaiter) {
+        guard isRegistered(w) else { return }
+        waiting -= 1
+        for q in w.params.queues {
+            byQueue[q]?.removeAll { $0 === w }
+            if byQueue[q]?.isEmpty == true { byQueue[q] = nil }
+        }
+    }
+
+    private func finish(_ w: LeaseWaiter, _ jobs: [LeasedJob]?, error: OpError? = nil) {
+        unregister(w)
+        w.finished = true
+        if let error {
+            w.reply.fail(error)
+            return
+        }
+        let jobs = jobs ?? []
+        w.reply.ok { out in
+            if w.params.wantsList {
+                out.key("jobs")
+                out.raw("[")
+                for (i, job) in jobs.enumerated() {
+                    if i > 0 { out.raw(",") }
+                    job.write(&out)
+                }
+                out.raw("]")
+            } else {
+                out.key("job")
+                if let job = jobs.first { job.write(&out) } else { out.raw("null") }
+            }
+        }
+    }
+
+    /// Tries the longest-waiting idle waiter of `queue`; a success wakes the next in turn.
+    private func wakeFirst(_ queue: String) {
+        guard let list = byQueue[queue] else { return }
+        if let w = list.first(where: { !$0.attempting && !$0.finished }) { attempt(w) }
+    }
+
+    private func tick() {
+        let now = gateway.loop.nowMs
+        ticks += 1
+        var seen = Set<ObjectIdentifier>()
+        for list in Array(byQueue.values) {
+            for w in list where !w.finished && seen.insert(ObjectIdentifier(w)).inserted {
+                if !w.reply.session.isOpen {
+                    unregister(w)
+                    w.finished = true
+                } else if now >= w.deadlineMs && !w.attempting {
+                    finish(w, [])
+                }
+            }
+        }
+        if ticks % 20 == 0 { queueReady(nil) }
+        if byQueue.isEmpty {
+            ticker.stop()
+            tickerRunning = false
+        }
+    }
+}

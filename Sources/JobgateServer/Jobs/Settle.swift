@@ -1,0 +1,97 @@
+/// The ops a lease holder uses: `heartbeat`, `ack`, `fail`, `release`. A lease belongs to its
+/// token, never to a connection, so any connection may settle it.
+extension Gateway {
+    private func leaseFields(_ r: inout Request) throws(OpError) -> (id: String, token: String) {
+        let id = try r.requiredString("id")
+        guard Names.isValidJobID(id) else { throw OpError.bad("field 'id' is not a valid job id") }
+        let token = try r.requiredString("lease")
+        guard Names.isValidJobID(token) else { throw OpError.bad("field 'lease' is not a lease token") }
+        return (id, token)
+    }
+
+    func heartbeat(_ r: inout Request, _ reply: ReplyTicket) throws(OpError) {
+        let (id, token) = try leaseFields(&r)
+        let extend = try r.number("extend", in: 1...(7 * 86400))
+        try r.rejectUnknownFields()
+        store.run(.heartbeat, argCount: 3) { cmd in
+            cmd.arg(id)
+            cmd.arg(token)
+            cmd.arg(extend.map { String($0) })
+        } done: { result in
+            switch result {
+            case .failure(let error): reply.fail(error)
+            case .success(let expires): reply.ok { w in w.key("expires_at"); w.seconds(expires.double) }
+            }
+        }
+    }
+
+    func ack(_ r: inout Request, _ reply: ReplyTicket) throws(OpError) {
+        let (id, token) = try leaseFields(&r)
+        // RQ stores a None return value as an absent field; JSON null is the same thing.
+        let result = try r.raw("result").flatMap { $0.elementsEqual("null".utf8) ? nil : Base64.encode($0) }
+        try r.rejectUnknownFields()
+        store.run(.ack, argCount: 3, capacity: 128 + (result?.count ?? 0)) { cmd in
+            cmd.arg(id)
+            cmd.arg(token)
+            cmd.arg(result ?? [])
+        } done: { outcome in
+            switch outcome {
+            case .failure(let error): reply.fail(error)
+            case .success(let state): reply.ok { w in w.key("state"); w.string(state.string) }
+            }
+        }
+    }
+
+    func fail(_ r: inout Request, _ reply: ReplyTicket) throws(OpError) {
+        let (id, token) = try leaseFields(&r)
+        let text = Array((try r.string("error") ?? "").utf8)
+        let retry = try r.bool("retry") ?? true
+        try r.rejectUnknownFields()
+        runFail(id: id, token: token, errorText: text.suffix(config.maxErrorText), retry: retry) { result in
+            switch result {
+            case .failure(let error):
+                reply.fail(error)
+            case .success(let row):
+                reply.ok { w in
+                    w.key("state"); w.string(row[0].string)
+                    w.key("retries_left"); w.int(row[1].integer)
+                    if row.count > 2 { w.key("retry_at"); w.int(row[2].integer) }
+                }
+            }
+        }
+    }
+
+    func runFail(id: String, token: String, errorText: ArraySlice<UInt8>, retry: Bool,
+                 _ done: @escaping (Result<RedisReply, OpError>) -> Void) {
+        let compressed = errorText.withUnsafeBytes { zlib.compress($0) }
+        let encoded = Base64.encode(compressed)
+        store.run(.fail, argCount: 5, capacity: 128 + compressed.count + encoded.count) { cmd in
+            cmd.arg(id)
+            cmd.arg(token)
+            cmd.arg(compressed)
+            cmd.arg(encoded)
+            cmd.arg(retry ? "1" : "0")
+        } done: { result in done(result) }
+    }
+
+    func release(_ r: inout Request, _ reply: ReplyTicket) throws(OpError) {
+        let (id, token) = try leaseFields(&r)
+        let delay = try r.number("delay", in: 0...(10 * 365 * 86400))
+        try r.rejectUnknownFields()
+        store.run(.release, argCount: 3) { cmd in
+            cmd.arg(id)
+            cmd.arg(token)
+            cmd.arg(delay.map { String($0) })
+        } done: { result in
+            switch result {
+            case .failure(let error):
+                reply.fail(error)
+            case .success(let row):
+                reply.ok { w in
+                    w.key("state"); w.string(row[0].string)
+                    if row.count > 1 { w.key("run_at"); w.int(row[1].integer) }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+/// Runs the sweep script a few times a second: due scheduled jobs move to their queues and
+/// expired leases come back as failed attempts. Every gateway sweeps; the script is atomic and
+/// reads Redis's clock, so concurrent sweeps never move a job twice.
+final class Sweeper {
+    private unowned let gateway: Gateway
+    private lazy var timer = LoopTimer(gateway.loop) { [unowned self] in self.sweep() }
+    private var running = false
+    private let expiredText: [UInt8]
+    private let expiredTextBase64: [UInt8]
+
+    init(gateway: Gateway) {
+        self.gateway = gateway
+        expiredText = gateway.zlib.compress(Array("lease expired".utf8))
+        expiredTextBase64 = Base64.encode(expiredText)
+    }
+
+    func start() {
+        timer.start(afterMs: gateway.config.sweepIntervalMs, repeatMs: gateway.config.sweepIntervalMs)
+        timer.unref()
+    }
+
+    func stop() { timer.stop() }
+
+    private func sweep() {
+        guard !running, gateway.store.isReady else { return }
+        running = true
+        let limit = gateway.config.sweepLimit
+        gateway.store.run(.sweep, argCount: 4) { cmd in
+            cmd.arg(limit)
+            cmd.arg(expiredText)
+            cmd.arg(expiredTextBase64)
+            cmd.arg(gateway.config.schedulerLockOwner)
+        } done: { [unowned self] result in
+            running = false
+            guard case .success(let counts) = result else { return }
+            let promoted = counts[0].integer, expired = counts[1].integer
+            gateway.counters.promoted += promoted
+            gateway.counters.leaseExpiries += expired
+            if promoted >= limit || expired >= limit { sweep() }
+        }
+    }
+}

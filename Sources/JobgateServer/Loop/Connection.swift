@@ -1,0 +1,194 @@
+@preconcurrency import CLibUV
+@preconcurrency import Glibc
+
+public protocol ConnectionDelegate: AnyObject {
+    func connection(_ connection: Connection, received bytes: UnsafeRawBufferPointer)
+    /// The peer shut down its sending side; replies can still be written.
+    func connectionReachedEnd(_ connection: Connection)
+    /// Everything written so far has left the process.
+    func connectionDrained(_ connection: Connection)
+    func connectionClosed(_ connection: Connection)
+}
+
+/// A byte stream (TCP or Unix socket) on the loop. Writes are buffered and leave once per loop
+/// turn; `uv_try_write` sends directly when the socket can take it, so the common path copies
+/// nothing into libuv-owned memory.
+public final class Connection {
+    public let id: UInt64
+    public let isUnixSocket: Bool
+    public weak var delegate: ConnectionDelegate?
+    public private(set) var isClosed = false
+    public private(set) var readingPaused = false
+
+    let stream: UnsafeMutablePointer<uv_stream_t>
+    private let hub: ConnectionHub
+    private var outbox: [UInt8] = []
+    private var inFlight: UnsafeMutableRawPointer? = nil
+    private var inFlightCount = 0
+    private let writeRequest: UnsafeMutablePointer<uv_write_t>
+    private var queuedForFlush = false
+
+    init(stream: UnsafeMutablePointer<uv_stream_t>, isUnixSocket: Bool, hub: ConnectionHub, id: UInt64) {
+        self.stream = stream
+        self.isUnixSocket = isUnixSocket
+        self.hub = hub
+        self.id = id
+        writeRequest = allocateHandle(uv_write_t.self)
+        stream.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+    }
+
+    deinit { writeRequest.deallocate() }
+
+    /// Bytes accepted by `write` that have not yet left the process.
+    public var pendingOutput: Int { outbox.count + inFlightCount }
+
+    func startReading() {
+        uv_read_start(stream, { _, _, buf in
+            buf!.pointee = uv_buf_init(ConnectionHub.readBuffer, UInt32(ConnectionHub.readBufferSize))
+        }, { s, n, buf in
+            guard let data = s!.pointee.data else { return }
+            let c = Unmanaged<Connection>.fromOpaque(data).takeUnretainedValue()
+            c.didRead(n)
+        })
+    }
+
+    private func didRead(_ n: Int) {
+        if n > 0 {
+            delegate?.connection(self, received: UnsafeRawBufferPointer(start: ConnectionHub.readBuffer, count: n))
+        } else if n == Int(UV_EOF.rawValue) {
+            uv_read_stop(stream)
+            delegate?.connectionReachedEnd(self)
+        } else if n < 0 {
+            close()
+        }
+    }
+
+    public func pauseReading() {
+        guard !readingPaused, !isClosed else { return }
+        readingPaused = true
+        uv_read_stop(stream)
+    }
+
+    public func resumeReading() {
+        guard readingPaused, !isClosed else { return }
+        readingPaused = false
+        startReading()
+    }
+
+    public func write(_ bytes: [UInt8]) {
+        guard !isClosed else { return }
+        outbox.append(contentsOf: bytes)
+        scheduleFlush()
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) {
+        guard !isClosed else { return }
+        outbox.append(contentsOf: bytes)
+        scheduleFlush()
+    }
+
+    private func scheduleFlush() {
+        if !queuedForFlush {
+            queuedForFlush = true
+            hub.needsFlush(self)
+        }
+    }
+
+    func flush() {
+        queuedForFlush = false
+        guard !isClosed, inFlight == nil, !outbox.isEmpty else { return }
+        let total = outbox.count
+        let sent: Int32 = outbox.withUnsafeMutableBytes { b in
+            var buf = uv_buf_init(b.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(b.count))
+            return uv_try_write(stream, &buf, 1)
+        }
+        if sent == Int32(total) {
+            outbox.removeAll(keepingCapacity: outbox.capacity <= 1 << 16)
+            delegate?.connectionDrained(self)
+            return
+        }
+        if sent < 0 && sent != UV_EAGAIN.rawValue && sent != UV_ENOSYS.rawValue {
+            close()
+            return
+        }
+        let done = max(Int(sent), 0)
+        let rest = total - done
+        let copy = UnsafeMutableRawPointer.allocate(byteCount: rest, alignment: 1)
+        outbox.withUnsafeBytes { copy.copyMemory(from: $0.baseAddress! + done, byteCount: rest) }
+        outbox.removeAll(keepingCapacity: outbox.capacity <= 1 << 16)
+        inFlight = copy
+        inFlightCount = rest
+        var buf = uv_buf_init(copy.assumingMemoryBound(to: CChar.self), UInt32(rest))
+        writeRequest.pointee.data = Unmanaged.passRetained(self).toOpaque()
+        let rc = uv_write(writeRequest, stream, &buf, 1) { req, status in
+            let c = Unmanaged<Connection>.fromOpaque(req!.pointee.data).takeRetainedValue()
+            c.didWrite(status)
+        }
+        if rc != 0 {
+            Unmanaged<Connection>.fromOpaque(writeRequest.pointee.data).release()
+            releaseInFlight()
+            close()
+        }
+    }
+
+    private func didWrite(_ status: Int32) {
+        releaseInFlight()
+        if status != 0 { close(); return }
+        if outbox.isEmpty {
+            delegate?.connectionDrained(self)
+        } else {
+            flush()
+        }
+    }
+
+    private func releaseInFlight() {
+        inFlight?.deallocate()
+        inFlight = nil
+        inFlightCount = 0
+    }
+
+    public func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        outbox = []
+        closeAndFree(stream)
+        hub.remove(self)
+        delegate?.connectionClosed(self)
+    }
+}
+
+/// Owns every open connection: keeps them alive, flushes the ones with output once per loop turn.
+public final class ConnectionHub {
+    static let readBufferSize = 64 * 1024
+    nonisolated(unsafe) static let readBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: readBufferSize)
+
+    private var open: [UInt64: Connection] = [:]
+    private var dirty: [Connection] = []
+    private var nextID: UInt64 = 1
+
+    public init(loop: EventLoop) {
+        loop.onEachTurn { [unowned self] in self.flushAll() }
+    }
+
+    public var count: Int { open.count }
+    public var all: Dictionary<UInt64, Connection>.Values { open.values }
+
+    func adopt(stream: UnsafeMutablePointer<uv_stream_t>, isUnixSocket: Bool) -> Connection {
+        let c = Connection(stream: stream, isUnixSocket: isUnixSocket, hub: self, id: nextID)
+        nextID += 1
+        open[c.id] = c
+        return c
+    }
+
+    func needsFlush(_ c: Connection) { dirty.append(c) }
+
+    func remove(_ c: Connection) { open[c.id] = nil }
+
+    private func flushAll() {
+        while !dirty.isEmpty {
+            let batch = dirty
+            dirty.removeAll(keepingCapacity: true)
+            for c in batch { c.flush() }
+        }
+    }
+}

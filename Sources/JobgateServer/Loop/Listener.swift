@@ -1,0 +1,152 @@
+@preconcurrency import CLibUV
+@preconcurrency import Glibc
+
+public enum ListenAddress: Equatable, CustomStringConvertible, Sendable {
+    case tcp(host: String, port: Int)
+    case unix(path: String)
+
+    /// Parses `tcp://HOST:PORT` (IPv6 hosts in brackets) or `unix:PATH`.
+    public init?(_ text: String) {
+        if text.hasPrefix("unix:") {
+            let path = String(text.dropFirst("unix:".count))
+            guard !path.isEmpty else { return nil }
+            self = .unix(path: path)
+        } else if text.hasPrefix("tcp://") {
+            let rest = text.dropFirst("tcp://".count)
+            guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]),
+                  (0...65535).contains(port) else { return nil }
+            var host = String(rest[..<colon])
+            if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            guard !host.isEmpty else { return nil }
+            self = .tcp(host: host, port: port)
+        } else {
+            return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .tcp(let host, let port): host.contains(":") ? "tcp://[\(host)]:\(port)" : "tcp://\(host):\(port)"
+        case .unix(let path): "unix:\(path)"
+        }
+    }
+
+    public var isLoopback: Bool {
+        switch self {
+        case .unix: true
+        case .tcp(let host, _): host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        }
+    }
+}
+
+public struct ListenError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// A listening socket that hands each accepted stream to the hub as a `Connection`.
+public final class Listener {
+    public let address: ListenAddress
+    private let handle: UnsafeMutableRawPointer
+    private let hub: ConnectionHub
+    private let loop: EventLoop
+    private let onAccept: (Connection) -> Void
+
+    public init(loop: EventLoop, hub: ConnectionHub, address: ListenAddress, onAccept: @escaping (Connection) -> Void) throws {
+        self.address = address
+        self.loop = loop
+        self.hub = hub
+        self.onAccept = onAccept
+        handle = UnsafeMutableRawPointer(Listener.allocateStream(loop: loop, unix: address.isUnix))
+        let stream = handle.assumingMemoryBound(to: uv_stream_t.self)
+        var rc: Int32
+        switch address {
+        case .tcp(let host, let port):
+            var storage = sockaddr_storage()
+            rc = withUnsafeMutablePointer(to: &storage) { ptr in
+                ptr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { uv_ip4_addr(host, Int32(port), $0) }
+            }
+            if rc != 0 {
+                rc = withUnsafeMutablePointer(to: &storage) { ptr in
+                    ptr.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { uv_ip6_addr(host, Int32(port), $0) }
+                }
+            }
+            if rc == 0 {
+                rc = withUnsafePointer(to: &storage) { ptr in
+                    ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        uv_tcp_bind(handle.assumingMemoryBound(to: uv_tcp_t.self), $0, 0)
+                    }
+                }
+            }
+        case .unix(let path):
+            Listener.removeStaleSocket(path)
+            rc = uv_pipe_bind(handle.assumingMemoryBound(to: uv_pipe_t.self), path)
+        }
+        if rc == 0 {
+            stream.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+            rc = uv_listen(stream, 1024) { server, status in
+                guard status == 0, let data = server!.pointee.data else { return }
+                Unmanaged<Listener>.fromOpaque(data).takeUnretainedValue().acceptOne()
+            }
+        }
+        if rc != 0 {
+            closeAndFree(stream)
+            throw ListenError(description: "cannot listen on \(address): \(uvErrorName(rc))")
+        }
+    }
+
+    /// The port actually bound (useful with port 0).
+    public var boundPort: Int? {
+        guard case .tcp = address else { return nil }
+        var storage = sockaddr_storage()
+        var len = Int32(MemoryLayout<sockaddr_storage>.size)
+        let rc = withUnsafeMutablePointer(to: &storage) { ptr in
+            ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                uv_tcp_getsockname(handle.assumingMemoryBound(to: uv_tcp_t.self), $0, &len)
+            }
+        }
+        guard rc == 0 else { return nil }
+        return withUnsafePointer(to: &storage) { ptr in
+            ptr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
+        }
+    }
+
+    private func acceptOne() {
+        let client = Listener.allocateStream(loop: loop, unix: address.isUnix)
+        guard uv_accept(handle.assumingMemoryBound(to: uv_stream_t.self), client) == 0 else {
+            closeAndFree(client)
+            return
+        }
+        if !address.isUnix {
+            uv_tcp_nodelay(UnsafeMutableRawPointer(client).assumingMemoryBound(to: uv_tcp_t.self), 1)
+        }
+        let connection = hub.adopt(stream: client, isUnixSocket: address.isUnix)
+        onAccept(connection)
+        if !connection.isClosed { connection.startReading() }
+    }
+
+    public func close() {
+        closeAndFree(handle.assumingMemoryBound(to: uv_stream_t.self))
+        if case .unix(let path) = address { unlink(path) }
+    }
+
+    private static func allocateStream(loop: EventLoop, unix: Bool) -> UnsafeMutablePointer<uv_stream_t> {
+        if unix {
+            let p = allocateHandle(uv_pipe_t.self)
+            uv_pipe_init(loop.uv, p, 0)
+            return UnsafeMutableRawPointer(p).assumingMemoryBound(to: uv_stream_t.self)
+        }
+        let p = allocateHandle(uv_tcp_t.self)
+        uv_tcp_init(loop.uv, p)
+        return UnsafeMutableRawPointer(p).assumingMemoryBound(to: uv_stream_t.self)
+    }
+
+    /// A socket file left by a killed gateway would make bind fail; only sockets are removed.
+    private static func removeStaleSocket(_ path: String) {
+        var st = stat()
+        if lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFSOCK { unlink(path) }
+    }
+}
+
+extension ListenAddress {
+    var isUnix: Bool { if case .unix = self { true } else { false } }
+}

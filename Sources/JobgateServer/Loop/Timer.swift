@@ -1,0 +1,48 @@
+@preconcurrency import CLibUV
+
+/// A libuv timer that calls a closure. Stopped and freed when the owner drops it.
+public final class LoopTimer {
+    private let handle: UnsafeMutablePointer<uv_timer_t>
+    private let fire: () -> Void
+
+    public init(_ loop: EventLoop, fire: @escaping () -> Void) {
+        handle = allocateHandle(uv_timer_t.self)
+        uv_timer_init(loop.uv, handle)
+        self.fire = fire
+        handle.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+    }
+
+    deinit { closeAndFree(handle) }
+
+    public func start(afterMs: UInt64, repeatMs: UInt64 = 0) {
+        uv_timer_start(handle, { h in
+            Unmanaged<LoopTimer>.fromOpaque(h!.pointee.data).takeUnretainedValue().fire()
+        }, afterMs, repeatMs)
+    }
+
+    public func stop() { uv_timer_stop(handle) }
+
+    /// A timer that does not keep the loop alive on its own (periodic housekeeping).
+    public func unref() {
+        uv_unref(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self))
+    }
+}
+
+/// Delivers a POSIX signal on the loop thread.
+public final class SignalWatcher {
+    private let handle: UnsafeMutablePointer<uv_signal_t>
+    private let fire: () -> Void
+
+    public init(_ loop: EventLoop, signal: Int32, fire: @escaping () -> Void) {
+        handle = allocateHandle(uv_signal_t.self)
+        uv_signal_init(loop.uv, handle)
+        self.fire = fire
+        handle.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        uv_signal_start(handle, { h, _ in
+            Unmanaged<SignalWatcher>.fromOpaque(h!.pointee.data).takeUnretainedValue().fire()
+        }, signal)
+        uv_unref(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self))
+    }
+
+    deinit { closeAndFree(handle) }
+}

@@ -1,0 +1,148 @@
+/// What a session hands each request to.
+public protocol RequestHandler: AnyObject {
+    func handle(_ request: inout Request, reply: ReplyTicket)
+    func sessionClosed(_ session: Session)
+}
+
+public struct SessionLimits: Sendable {
+    public var maxLine = 1 << 20
+    /// Requests read but not yet answered before the session stops reading.
+    public var maxOutstanding = 1024
+    /// Reply bytes not yet taken by the peer before the session stops reading.
+    public var maxPendingOutput = 4 << 20
+
+    public init() {}
+}
+
+/// The line protocol on one connection: framing, request order, reply order, flow control and
+/// the half-close rule (a peer that shuts its sending side still gets every reply).
+public final class Session: ConnectionDelegate {
+    public let connection: Connection
+    private let handler: RequestHandler
+    private let limits: SessionLimits
+    private var framer: LineFramer
+    private var nextSeq: UInt64 = 0
+    private var headSeq: UInt64 = 0
+    private var early: [UInt64: [UInt8]] = [:]
+    private var peerEnded = false
+
+    public init(connection: Connection, handler: RequestHandler, limits: SessionLimits) {
+        self.connection = connection
+        self.handler = handler
+        self.limits = limits
+        framer = LineFramer(maxLine: limits.maxLine)
+        connection.delegate = self
+    }
+
+    public var outstanding: Int { Int(nextSeq - headSeq) }
+    public var isOpen: Bool { !connection.isClosed }
+
+    public func connection(_ connection: Connection, received bytes: UnsafeRawBufferPointer) {
+        framer.feed(bytes) { event in self.dispatch(event) }
+        applyBackpressure()
+    }
+
+    public func connectionReachedEnd(_ connection: Connection) {
+        peerEnded = true
+        framer.finish { event in self.dispatch(event) }
+        closeIfDone()
+    }
+
+    public func connectionDrained(_ connection: Connection) {
+        applyBackpressure()
+        closeIfDone()
+    }
+
+    public func connectionClosed(_ connection: Connection) {
+        early = [:]
+        handler.sessionClosed(self)
+    }
+
+    private func dispatch(_ event: LineFramer.Event) {
+        let ticket = ReplyTicket(session: self, seq: nextSeq, ref: nil)
+        nextSeq += 1
+        switch event {
+        case .tooLarge:
+            ticket.fail(OpError(.tooLarge, "line longer than \(limits.maxLine) bytes; skipped to its newline"))
+        case .line(let bytes):
+            do {
+                var request = try Request(line: bytes)
+                var withRef = ticket
+                if let ref = request.ref { withRef.ref = Array(ref.bytes(in: bytes)) }
+                handler.handle(&request, reply: withRef)
+            } catch {
+                ticket.fail(error)
+            }
+        }
+    }
+
+    func complete(_ seq: UInt64, _ bytes: [UInt8]) {
+        guard !connection.isClosed else { return }
+        guard seq == headSeq else {
+            early[seq] = bytes
+            return
+        }
+        connection.write(bytes)
+        headSeq += 1
+        while let next = early.removeValue(forKey: headSeq) {
+            connection.write(next)
+            headSeq += 1
+        }
+        applyBackpressure()
+        closeIfDone()
+    }
+
+    private func applyBackpressure() {
+        if outstanding >= limits.maxOutstanding || connection.pendingOutput >= limits.maxPendingOutput {
+            connection.pauseReading()
+        } else if connection.readingPaused && !peerEnded
+                    && outstanding <= limits.maxOutstanding / 2 && connection.pendingOutput <= limits.maxPendingOutput / 2 {
+            connection.resumeReading()
+        }
+    }
+
+    private func closeIfDone() {
+        if peerEnded && outstanding == 0 && connection.pendingOutput == 0 { connection.close() }
+    }
+
+    /// Stops reading new requests (shutdown); replies still in flight are still written.
+    public func stopReading() {
+        peerEnded = true
+        connection.pauseReading()
+        closeIfDone()
+    }
+}
+
+/// The right to answer one request. Replies are written in request order whatever order they
+/// are completed in.
+public struct ReplyTicket {
+    public let session: Session
+    let seq: UInt64
+    var ref: [UInt8]?
+
+    public func ok(_ body: (inout JSONWriter) -> Void = { _ in }) {
+        var w = JSONWriter()
+        w.raw("{\"ok\":true")
+        if let ref { w.key("ref"); w.raw(ref) }
+        body(&w)
+        w.raw("}\n")
+        session.complete(seq, w.bytes)
+    }
+
+    public func fail(_ error: Error) {
+        let e = error as? OpError ?? OpError(.internal, "\(error)")
+        var w = JSONWriter()
+        w.raw("{\"ok\":false")
+        if let ref { w.key("ref"); w.raw(ref) }
+        w.raw(",\"error\":{\"code\":\"")
+        w.raw(Array(e.code.rawValue.utf8))
+        w.raw("\"")
+        w.key("message")
+        w.string(e.message)
+        if e.code.retryable { w.key("retryable"); w.bool(true) }
+        w.raw("}")
+        if let id = e.id { w.key("id"); w.string(id) }
+        w.raw("}\n")
+        session.complete(seq, w.bytes)
+    }
+}

@@ -1,0 +1,98 @@
+@preconcurrency import CLibUV
+@preconcurrency import Glibc
+
+public struct ServerConfig: Sendable {
+    public var listen: [ListenAddress] = [.tcp(host: "127.0.0.1", port: 7700)]
+    public var redis: RedisEndpoint
+    public var gateway = GatewayConfig()
+    /// How long a graceful shutdown waits for in-flight replies before closing anyway.
+    public var shutdownGraceMs: UInt64 = 10_000
+
+    public init(redis: RedisEndpoint) { self.redis = redis }
+}
+
+/// A whole gateway on one loop: listeners, sessions, Redis, the sweeper and signal handling.
+/// SIGINT/SIGTERM stop accepting, answer waiting leases, let in-flight requests finish and
+/// their replies drain, then `run` returns.
+public final class Server {
+    public let loop = EventLoop()
+    private let config: ServerConfig
+    private let hub: ConnectionHub
+    private let store: RedisStore
+    private let gateway: Gateway
+    private let sweeper: Sweeper
+    private var listeners: [Listener] = []
+    private var signals: [SignalWatcher] = []
+    private var drainTimer: LoopTimer?
+    private var stopping = false
+    private var stopStartedMs: UInt64 = 0
+
+    public init(config: ServerConfig) {
+        self.config = config
+        hub = ConnectionHub(loop: loop)
+        store = RedisStore(loop: loop, endpoint: config.redis)
+        gateway = Gateway(loop: loop, store: store, config: config.gateway)
+        sweeper = Sweeper(gateway: gateway)
+        store.onStateChange = { ready, detail in
+            if ready { Log.info("redis ready", ["redis": detail]) } else { Log.warn("redis unavailable", ["reason": detail]) }
+        }
+    }
+
+    /// Binds every listen address; throws before anything is served if one fails.
+    public func bind() throws {
+        for address in config.listen {
+            let listener = try Listener(loop: loop, hub: hub, address: address) { [unowned self] connection in
+                if self.stopping { connection.close(); return }
+                self.gateway.accept(connection)
+            }
+            listeners.append(listener)
+            var fields: KeyValuePairs<String, Any> = ["address": address.description]
+            if let port = listener.boundPort, case .tcp(let host, _) = address {
+                fields = ["address": ListenAddress.tcp(host: host, port: port).description]
+            }
+            Log.info("listening", fields)
+        }
+    }
+
+    public var boundAddresses: [ListenAddress] {
+        listeners.map { l in
+            if let port = l.boundPort, case .tcp(let host, _) = l.address { return .tcp(host: host, port: port) }
+            return l.address
+        }
+    }
+
+    /// Serves until SIGINT/SIGTERM and a graceful drain.
+    public func run() {
+        for sig in [SIGINT, SIGTERM] {
+            signals.append(SignalWatcher(loop, signal: sig) { [unowned self] in self.beginShutdown() })
+        }
+        store.start()
+        sweeper.start()
+        loop.run()
+    }
+
+    private func beginShutdown() {
+        guard !stopping else { return }
+        stopping = true
+        stopStartedMs = loop.nowMs
+        Log.info("shutting down", ["connections": hub.count, "in_flight": store.inFlight])
+        for l in listeners { l.close() }
+        listeners = []
+        sweeper.stop()
+        gateway.stopWaiting()
+        for s in Array(gateway.openSessions) { s.stopReading() }
+        let timer = LoopTimer(loop) { [unowned self] in self.checkDrained() }
+        drainTimer = timer
+        timer.start(afterMs: 0, repeatMs: 20)
+    }
+
+    private func checkDrained() {
+        let timedOut = loop.nowMs - stopStartedMs > config.shutdownGraceMs
+        guard hub.count == 0 || timedOut else { return }
+        if timedOut { Log.warn("shutdown grace period over; closing remaining connections", ["connections": hub.count]) }
+        for c in Array(hub.all) { c.close() }
+        drainTimer?.stop()
+        Log.info("stopped")
+        uv_stop(loop.uv)
+    }
+}

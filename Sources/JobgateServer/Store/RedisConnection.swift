@@ -1,0 +1,213 @@
+@preconcurrency import CHiredis
+@preconcurrency import CLibUV
+@preconcurrency import Glibc
+
+public enum RedisEndpoint: Equatable, CustomStringConvertible, Sendable {
+    case tcp(host: String, port: Int, db: Int)
+    case unix(path: String, db: Int)
+
+    /// `redis://host:port/db` or `unix:///path/to.sock` (optionally `?db=N`).
+    public init?(url: String) {
+        if url.hasPrefix("unix://") {
+            var rest = String(url.dropFirst("unix://".count))
+            var db = 0
+            if let q = rest.firstIndex(of: "?") {
+                let query = rest[rest.index(after: q)...]
+                guard query.hasPrefix("db="), let n = Int(query.dropFirst(3)), n >= 0 else { return nil }
+                db = n
+                rest = String(rest[..<q])
+            }
+            guard rest.hasPrefix("/") else { return nil }
+            self = .unix(path: rest, db: db)
+        } else if url.hasPrefix("redis://") {
+            var rest = Substring(url.dropFirst("redis://".count))
+            var db = 0
+            if let slash = rest.firstIndex(of: "/") {
+                let dbText = rest[rest.index(after: slash)...]
+                if !dbText.isEmpty {
+                    guard let n = Int(dbText), n >= 0 else { return nil }
+                    db = n
+                }
+                rest = rest[..<slash]
+            }
+            var host = String(rest)
+            var port = 6379
+            if let colon = rest.lastIndex(of: ":"), !rest.hasSuffix("]") {
+                guard let p = Int(rest[rest.index(after: colon)...]), (1...65535).contains(p) else { return nil }
+                port = p
+                host = String(rest[..<colon])
+            }
+            if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            if host.isEmpty { host = "127.0.0.1" }
+            self = .tcp(host: host, port: port, db: db)
+        } else {
+            return nil
+        }
+    }
+
+    public var db: Int {
+        switch self {
+        case .tcp(_, _, let db), .unix(_, let db): db
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .tcp(let host, let port, let db): "redis://\(host):\(port)/\(db)"
+        case .unix(let path, let db): db == 0 ? "unix://\(path)" : "unix://\(path)?db=\(db)"
+        }
+    }
+}
+
+/// One hiredis async connection driven by the gateway's libuv loop. Replies arrive in command
+/// order, so handlers wait in a FIFO instead of travelling through hiredis as privdata. On a
+/// lost connection every waiting handler gets `nil`, then the connection retries with backoff.
+public final class RedisConnection {
+    public typealias Handler = (RedisReply?) -> Void
+
+    public enum State: String, Sendable { case disconnected, connecting, connected }
+
+    public let endpoint: RedisEndpoint
+    public private(set) var state: State = .disconnected
+    /// Runs when a connection is established, before anyone else may use it.
+    public var onConnect: (() -> Void)?
+    /// Runs when an established connection is lost (or a connect attempt fails).
+    public var onLost: ((String) -> Void)?
+
+    private let loop: EventLoop
+    private var context: UnsafeMutablePointer<redisAsyncContext>?
+    private var handlers = HandlerQueue()
+    private var messageHandler: ((RedisReply) -> Void)?
+    private lazy var retryTimer = LoopTimer(loop) { [unowned self] in self.connect() }
+    private var backoffMs: UInt64 = 50
+    private var sentAt = Ring<UInt64>()
+
+    public init(loop: EventLoop, endpoint: RedisEndpoint) {
+        self.loop = loop
+        self.endpoint = endpoint
+    }
+
+    /// Commands sent and not yet answered.
+    public var inFlight: Int { handlers.count }
+
+    /// Milliseconds the oldest unanswered command has waited (0 when none).
+    public var oldestWaitMs: UInt64 {
+        guard let t = sentAt.first else { return 0 }
+        return loop.nowMs - t
+    }
+
+    public func connect() {
+        guard state == .disconnected else { return }
+        state = .connecting
+        let ctx: UnsafeMutablePointer<redisAsyncContext>?
+        switch endpoint {
+        case .tcp(let host, let port, _): ctx = redisAsyncConnect(host, Int32(port))
+        case .unix(let path, _): ctx = redisAsyncConnectUnix(path)
+        }
+        guard let ctx, ctx.pointee.err == 0 else {
+            let reason = ctx.map { errorText(UnsafePointer($0)) } ?? "out of memory"
+            if let ctx { redisAsyncFree(ctx) }
+            connectionEnded(reason)
+            return
+        }
+        context = ctx
+        ctx.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        RedisPollAdapter.attach(loop: loop, context: ctx)
+        redisAsyncSetConnectCallback(ctx) { ac, status in
+            guard let ac, let data = ac.pointee.data else { return }
+            let me = Unmanaged<RedisConnection>.fromOpaque(data).takeUnretainedValue()
+            if status == REDIS_OK {
+                me.state = .connected
+                me.backoffMs = 50
+                me.onConnect?()
+            } else {
+                me.context = nil  // hiredis frees it after this callback
+                me.connectionEnded(errorText(ac))
+            }
+        }
+        redisAsyncSetDisconnectCallback(ctx) { ac, status in
+            guard let ac, let data = ac.pointee.data else { return }
+            let me = Unmanaged<RedisConnection>.fromOpaque(data).takeUnretainedValue()
+            me.context = nil
+            me.connectionEnded(status == REDIS_OK ? "closed" : errorText(ac))
+        }
+    }
+
+    private func connectionEnded(_ reason: String) {
+        state = .disconnected
+        handlers.failAll()
+        sentAt.removeAll()
+        onLost?(reason)
+        retryTimer.start(afterMs: backoffMs)
+        backoffMs = min(backoffMs * 2, 2000)
+    }
+
+    /// Sends a command; false (and the handler is not called) when not connected.
+    @discardableResult
+    public func send(_ command: RESPCommand, _ handler: @escaping Handler) -> Bool {
+        send(bytes: command.bytes, handler)
+    }
+
+    @discardableResult
+    public func send(bytes: [UInt8], _ handler: @escaping Handler) -> Bool {
+        guard state == .connected, let ctx = context else { return false }
+        let rc = bytes.withUnsafeBytes { b in
+            redisAsyncFormattedCommand(ctx, RedisConnection.replyCallback, nil,
+                                       b.baseAddress!.assumingMemoryBound(to: CChar.self), b.count)
+        }
+        guard rc == REDIS_OK else { return false }
+        handlers.push(handler)
+        sentAt.push(loop.nowMs)
+        return true
+    }
+
+    /// Puts the connection in subscriber mode for `channel`; `onMessage` gets each message reply.
+    public func subscribe(_ channel: String, onMessage: @escaping (RedisReply) -> Void) -> Bool {
+        guard state == .connected, let ctx = context else { return false }
+        messageHandler = onMessage
+        var cmd = RESPCommand(argCount: 2)
+        cmd.arg("SUBSCRIBE")
+        cmd.arg(channel)
+        let rc = cmd.bytes.withUnsafeBytes { b in
+            redisAsyncFormattedCommand(ctx, RedisConnection.messageCallback, nil,
+                                       b.baseAddress!.assumingMemoryBound(to: CChar.self), b.count)
+        }
+        return rc == REDIS_OK
+    }
+
+    /// Drops the connection (e.g. a command timed out); handlers get `nil`, then it reconnects.
+    public func disconnect() {
+        if let ctx = context { redisAsyncDisconnect(ctx) }
+    }
+
+    private static let replyCallback: @convention(c) (UnsafeMutablePointer<redisAsyncContext>?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void = { ac, reply, _ in
+        guard let ac, let data = ac.pointee.data else { return }
+        let me = Unmanaged<RedisConnection>.fromOpaque(data).takeUnretainedValue()
+        guard let handler = me.handlers.pop() else { return }
+        _ = me.sentAt.pop()
+        handler(reply.map { RedisReply(ptr: $0.assumingMemoryBound(to: redisReply.self)) })
+    }
+
+    private static let messageCallback: @convention(c) (UnsafeMutablePointer<redisAsyncContext>?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void = { ac, reply, _ in
+        guard let ac, let data = ac.pointee.data, let reply else { return }
+        let me = Unmanaged<RedisConnection>.fromOpaque(data).takeUnretainedValue()
+        me.messageHandler?(RedisReply(ptr: reply.assumingMemoryBound(to: redisReply.self)))
+    }
+}
+
+private func errorText(_ ac: UnsafePointer<redisAsyncContext>) -> String {
+    ac.pointee.errstr.map { String(cString: $0) } ?? "unknown error"
+}
+
+/// Reply handlers in send order; a lost connection calls each with `nil`, oldest first.
+struct HandlerQueue {
+    private var ring = Ring<RedisConnection.Handler>()
+    var count: Int { ring.count }
+
+    mutating func push(_ h: @escaping RedisConnection.Handler) { ring.push(h) }
+    mutating func pop() -> RedisConnection.Handler? { ring.pop() }
+
+    mutating func failAll() {
+        while let h = ring.pop() { h(nil) }
+    }
+}

@@ -1,0 +1,158 @@
+/// The gateway's Redis: a command connection that pipelines every op's script, and a second
+/// connection subscribed to the wake-up channel. Requests are refused (UNAVAILABLE) until the
+/// scripts are loaded, so no op ever runs against a half-prepared connection.
+public final class RedisStore {
+    public static let readyChannel = "jobgate:ready"
+
+    public let endpoint: RedisEndpoint
+    public private(set) var isReady = false
+    /// A queue became non-empty somewhere (nil: messages may have been missed, check every queue).
+    public var onQueueReady: ((String?) -> Void)?
+    public var onStateChange: ((_ ready: Bool, _ detail: String) -> Void)?
+
+    private let loop: EventLoop
+    private let commands: RedisConnection
+    private let events: RedisConnection
+    private var shas: [Script: [UInt8]] = [:]
+    private let commandTimeoutMs: UInt64
+    private lazy var watchdog = LoopTimer(loop) { [unowned self] in self.checkTimeouts() }
+
+    public init(loop: EventLoop, endpoint: RedisEndpoint, commandTimeoutMs: UInt64 = 10_000) {
+        self.loop = loop
+        self.endpoint = endpoint
+        self.commandTimeoutMs = commandTimeoutMs
+        commands = RedisConnection(loop: loop, endpoint: endpoint)
+        events = RedisConnection(loop: loop, endpoint: endpoint)
+        commands.onConnect = { [unowned self] in self.prepare() }
+        commands.onLost = { [unowned self] reason in
+            let wasReady = self.isReady
+            self.isReady = false
+            if wasReady { self.onStateChange?(false, reason) }
+        }
+        events.onConnect = { [unowned self] in
+            let ok = self.events.subscribe(RedisStore.readyChannel) { [unowned self] message in
+                // ["message", channel, queue]; the subscribe confirmation is ["subscribe", ...].
+                guard message.count == 3, message[0].string == "message" else { return }
+                self.onQueueReady?(message[2].string)
+            }
+            if ok { self.onQueueReady?(nil) }
+        }
+    }
+
+    public func start() {
+        commands.connect()
+        events.connect()
+        watchdog.start(afterMs: 1000, repeatMs: 1000)
+        watchdog.unref()
+    }
+
+    public var state: String { isReady ? "ready" : commands.state == .connected ? "loading" : commands.state.rawValue }
+    public var inFlight: Int { commands.inFlight }
+
+    private func prepare() {
+        var pending = Script.allCases.count
+        if endpoint.db != 0 {
+            var select = RESPCommand(argCount: 2)
+            select.arg("SELECT")
+            select.arg(endpoint.db)
+            commands.send(select) { [unowned self] reply in
+                if reply == nil || reply!.isError { self.commands.disconnect() }
+            }
+        }
+        for script in Script.allCases {
+            var load = RESPCommand(argCount: 3, capacity: 8192)
+            load.arg("SCRIPT")
+            load.arg("LOAD")
+            load.arg(script.source)
+            commands.send(load) { [unowned self] reply in
+                guard let reply, !reply.isError else {
+                    if let reply { self.onStateChange?(false, "SCRIPT LOAD failed: \(reply.string)") }
+                    self.commands.disconnect()
+                    return
+                }
+                self.shas[script] = Array(reply.bytes)
+                pending -= 1
+                if pending == 0 {
+                    self.isReady = true
+                    self.onStateChange?(true, "\(self.endpoint)")
+                    self.onQueueReady?(nil)
+                }
+            }
+        }
+    }
+
+    /// Runs `script` with the arguments `build` appends (it must append exactly `argCount`).
+    /// `done` sees the reply, or the error the protocol reports, inside the reply callback.
+    public func run(_ script: Script, argCount: Int, capacity: Int = 256,
+                    build: (inout RESPCommand) -> Void,
+                    done: @escaping (Result<RedisReply, OpError>) -> Void) {
+        guard isReady, let sha = shas[script] else {
+            done(.failure(RedisStore.notConnected))
+            return
+        }
+        var cmd = RESPCommand(argCount: 3 + argCount, capacity: capacity)
+        cmd.arg("EVALSHA")
+        cmd.arg(sha)
+        cmd.arg("0")
+        let prefixEnd = cmd.bytes.count
+        build(&cmd)
+        precondition(cmd.isComplete, "\(script) built fewer arguments than declared")
+        let sent = commands.send(cmd) { [unowned self] reply in
+            guard let reply else { return done(.failure(RedisStore.lost)) }
+            if reply.isError && reply.string.hasPrefix("NOSCRIPT") {
+                // Someone ran SCRIPT FLUSH: run this once as EVAL and reload for the rest.
+                self.resendAsEval(script, cmd.bytes, prefixEnd: prefixEnd, argCount: argCount, done)
+                return
+            }
+            done(reply.isError ? .failure(RedisStore.opError(reply.string)) : .success(reply))
+        }
+        if !sent { done(.failure(RedisStore.notConnected)) }
+    }
+
+    private func resendAsEval(_ script: Script, _ evalsha: [UInt8], prefixEnd: Int, argCount: Int,
+                              _ done: @escaping (Result<RedisReply, OpError>) -> Void) {
+        var cmd = RESPCommand(argCount: 3 + argCount, capacity: evalsha.count + 8192)
+        cmd.arg("EVAL")
+        cmd.arg(script.source)
+        // Same argument count: EVAL and its source, then the EVALSHA command's "0" and ARGV.
+        let bytes = cmd.bytes + evalsha[prefixEnd...]
+        let sent = commands.send(bytes: bytes) { reply in
+            guard let reply else { return done(.failure(RedisStore.lost)) }
+            done(reply.isError ? .failure(RedisStore.opError(reply.string)) : .success(reply))
+        }
+        if !sent { done(.failure(RedisStore.notConnected)) }
+        reloadScript(script)
+    }
+
+    private func reloadScript(_ script: Script) {
+        var load = RESPCommand(argCount: 3, capacity: 8192)
+        load.arg("SCRIPT")
+        load.arg("LOAD")
+        load.arg(script.source)
+        commands.send(load) { _ in }
+    }
+
+    /// A Redis that stops answering (SIGSTOP, a slow disk, a network hole) must not hang clients.
+    private func checkTimeouts() {
+        if commands.oldestWaitMs > commandTimeoutMs {
+            onStateChange?(false, "no reply from Redis in \(commandTimeoutMs) ms; reconnecting")
+            commands.disconnect()
+        }
+    }
+
+    static let notConnected = OpError(.unavailable, "Redis is not connected; try again shortly")
+    static let lost = OpError(.unavailable, "the connection to Redis was lost before it answered; the request may or may not have taken effect")
+
+    /// Script errors carry a protocol code as their first word; Redis's own errors are mapped.
+    static func opError(_ text: String) -> OpError {
+        let word = text.prefix { $0 != " " }
+        let rest = text.dropFirst(word.count).drop { $0 == " " }
+        if let code = ErrorCode(rawValue: String(word)) { return OpError(code, String(rest)) }
+        switch word {
+        case "LOADING", "BUSY", "READONLY", "MASTERDOWN", "OOM", "NOREPLICAS", "TRYAGAIN", "MISCONF":
+            return OpError(.unavailable, "Redis: \(text)")
+        default:
+            return OpError(.internal, "Redis: \(text)")
+        }
+    }
+}

@@ -1,0 +1,45 @@
+-- enqueue.lua: creates one or more jobs (a batch is one atomic step).
+-- KEYS: none (derived, see the prelude).
+-- ARGV: 14 slots per job, repeated:
+--   1 id, 2 queue, 3 data (zlib of ["func", null, args, kwargs]), 4 description, 5 timeout,
+--   6 result_ttl, 7 failure_ttl, 8 ttl, 9 meta (JSON object), 10 retries, 11 retry_intervals
+--   (JSON list), 12 at_front ('1' or ''), 13 run_at (Unix seconds, '' = now),
+--   14 delay (seconds from now by Redis's clock, '' = none).
+--   '' means "not given": the field is left out of the job hash, as RQ does.
+-- Returns one {state, run_at} per job: state 'queued', 'scheduled' or 'duplicate'.
+
+local STRIDE = 14
+local OPTIONAL = {[4] = 'description', [5] = 'timeout', [6] = 'result_ttl', [7] = 'failure_ttl',
+  [8] = 'ttl', [9] = 'meta', [10] = 'retries_left', [11] = 'retry_intervals'}
+
+local function enqueue_one(b)
+  local id, q = ARGV[b + 1], ARGV[b + 2]
+  local job = k_job(id)
+  if redis.call('EXISTS', job) == 1 then return {'duplicate'} end
+  local fields = {'data', ARGV[b + 3], 'origin', q, 'created_at', NOW_TS}
+  for slot = 4, 11 do
+    if ARGV[b + slot] ~= '' then
+      fields[#fields + 1] = OPTIONAL[slot]
+      fields[#fields + 1] = ARGV[b + slot]
+    end
+  end
+  local front = ARGV[b + 12] == '1'
+  local run_at = tonumber(ARGV[b + 13])
+  local delay = tonumber(ARGV[b + 14])
+  if delay then run_at = NOW + delay end
+  redis.call('SADD', QUEUES, k_queue(q))
+  redis.call('HSET', job, unpack(fields))
+  if ARGV[b + 8] ~= '' then redis.call('EXPIRE', job, ARGV[b + 8]) end
+  if run_at and run_at > NOW then
+    if front then redis.call('HSET', job, 'enqueue_at_front', '1') end
+    return {'scheduled', schedule(id, q, run_at)}
+  end
+  enqueue_now(id, q, front)
+  return {'queued'}
+end
+
+local out = {}
+for b = 0, #ARGV - 1, STRIDE do
+  out[#out + 1] = enqueue_one(b)
+end
+return out

@@ -1,0 +1,126 @@
+-- prelude.lua: prepended to every jobgate script when it is loaded; never run alone.
+-- Holds the clock (Redis TIME, so every gateway agrees whatever its host clock says), RQ 2.x
+-- key names, RQ's timestamp format, and the job moves shared by several scripts.
+--
+-- Keys are derived from ids and queue names inside the scripts rather than passed as KEYS:
+-- batch ops touch a variable set of keys, and RQ's own layout spreads one job over many hash
+-- slots, so Redis Cluster is not supported (neither does RQ support it).
+
+local NOW, SEC, USEC
+do
+  local t = redis.call('TIME')
+  SEC, USEC = tonumber(t[1]), tonumber(t[2])
+  NOW = SEC + USEC / 1000000
+end
+
+local QUEUES = 'rq:queues'
+local READY_CHANNEL = 'jobgate:ready'
+local PAUSED = 'jobgate:paused'
+local DEFAULT_RESULT_TTL = 500
+local DEFAULT_FAILURE_TTL = 31536000
+local DEFAULT_TIMEOUT = 180
+
+local function k_job(id) return 'rq:job:' .. id end
+local function k_results(id) return 'rq:results:' .. id end
+local function k_queue(q) return 'rq:queue:' .. q end
+local function k_wip(q) return 'rq:wip:' .. q end
+local function k_scheduled(q) return 'rq:scheduled:' .. q end
+local function k_failed(q) return 'rq:failed:' .. q end
+local function k_finished(q) return 'rq:finished:' .. q end
+
+-- RQ's timestamp: UTC '%Y-%m-%dT%H:%M:%S.%fZ' (civil date from days since the epoch).
+local function rq_ts(sec, usec)
+  local days = math.floor(sec / 86400)
+  local rem = sec - days * 86400
+  local z = days + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524) - math.floor(doe / 146096)) / 365)
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local d = doy - math.floor((153 * mp + 2) / 5) + 1
+  local m = mp < 10 and mp + 3 or mp - 9
+  local y = yoe + era * 400
+  if m <= 2 then y = y + 1 end
+  return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%06dZ', y, m, d,
+    math.floor(rem / 3600), math.floor(rem % 3600 / 60), rem % 60, usec)
+end
+
+local NOW_TS = rq_ts(SEC, USEC)
+
+-- Scores and replies carry fractional seconds as text: Lua numbers returned to Redis are truncated.
+local function num(x) return string.format('%.3f', x) end
+
+-- Puts a job id on its queue; the first job into an empty queue wakes waiting leases on every
+-- gateway (a busy queue publishes nothing, so a loaded system pays nothing for wake-ups).
+local function push_ready(q, id, front)
+  local n
+  if front then n = redis.call('LPUSH', k_queue(q), id) else n = redis.call('RPUSH', k_queue(q), id) end
+  if n == 1 then redis.call('PUBLISH', READY_CHANNEL, q) end
+end
+
+local function enqueue_now(id, q, front)
+  redis.call('HSET', k_job(id), 'status', 'queued', 'enqueued_at', NOW_TS)
+  push_ready(q, id, front)
+end
+
+-- RQ's scheduled registry holds whole seconds; rounding up means a job never runs early.
+local function schedule(id, q, at)
+  local whole = math.ceil(at)
+  redis.call('HSET', k_job(id), 'status', 'scheduled')
+  redis.call('ZADD', k_scheduled(q), whole, id)
+  return whole
+end
+
+-- The lease named by (id, token), if it still holds the job. `strict` also refuses a lease whose
+-- expiry has passed but which no sweep has taken back yet.
+local function held_lease(id, token, strict)
+  local q = redis.call('HGET', k_job(id), 'origin')
+  if not q then return nil, 'NOT_FOUND no job ' .. id end
+  local member = id .. ':' .. token
+  local score = redis.call('ZSCORE', k_wip(q), member)
+  if not score or (strict and tonumber(score) <= NOW) then
+    return nil, 'LEASE_LOST the lease on job ' .. id .. ' expired or was reassigned'
+  end
+  return q, member
+end
+
+local function expire_or_persist(key, ttl)
+  if ttl == -1 then redis.call('PERSIST', key) else redis.call('EXPIRE', key, ttl) end
+end
+
+local function fail_job(id, q, token, exc_zlib, exc_b64)
+  local job = k_job(id)
+  local ttl = tonumber(redis.call('HGET', job, 'failure_ttl')) or DEFAULT_FAILURE_TTL
+  redis.call('HSET', job, 'status', 'failed', 'ended_at', NOW_TS, 'exc_info', exc_zlib)
+  redis.call('ZADD', k_failed(q), ttl == -1 and '+inf' or SEC + ttl, id)
+  redis.call('XADD', k_results(id), 'MAXLEN', '~', 10, '*', 'type', 2, 'exc_string', exc_b64,
+    'execution_id', token, 'execution_ended_at', num(NOW))
+  expire_or_persist(job, ttl)
+  expire_or_persist(k_results(id), ttl)
+end
+
+-- A failed attempt: again later while retries are left (RQ's interval rule), else failed.
+-- Returns {state, retries_left, retry_at}.
+local function retry_or_fail(id, q, token, allow_retry, exc_zlib, exc_b64)
+  local job = k_job(id)
+  local f = redis.call('HMGET', job, 'retries_left', 'retry_intervals', 'enqueue_at_front_on_retry')
+  local left = tonumber(f[1]) or 0
+  if allow_retry and left > 0 then
+    local delay = 0
+    if f[2] then
+      local ok, intervals = pcall(cjson.decode, f[2])
+      if ok and type(intervals) == 'table' and #intervals > 0 then
+        delay = tonumber(intervals[math.max(#intervals - left, 0) + 1]) or 0
+      end
+    end
+    redis.call('HSET', job, 'retries_left', left - 1, 'exc_info', exc_zlib)
+    if delay > 0 then
+      return {'scheduled', left - 1, schedule(id, q, NOW + delay)}
+    end
+    enqueue_now(id, q, f[3] == '1')
+    return {'queued', left - 1}
+  end
+  fail_job(id, q, token, exc_zlib, exc_b64)
+  return {'failed', math.max(left, 0)}
+end

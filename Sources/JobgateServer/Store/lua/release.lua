@@ -1,0 +1,15 @@
+-- release.lua: gives a leased job back without spending a retry.
+-- KEYS: none (derived).
+-- ARGV: 1 id, 2 lease token, 3 delay seconds ('' or 0 = back at the front of its queue now).
+-- Returns {state, run_at}; NOT_FOUND or LEASE_LOST as errors.
+
+local id, token = ARGV[1], ARGV[2]
+local q, member = held_lease(id, token, false)
+if not q then return redis.error_reply(member) end
+redis.call('ZREM', k_wip(q), member)
+local delay = tonumber(ARGV[3]) or 0
+if delay > 0 then
+  return {'scheduled', schedule(id, q, NOW + delay)}
+end
+enqueue_now(id, q, true)
+return {'queued'}

@@ -1,0 +1,43 @@
+-- sweep.lua: the periodic server-side work, safe to run from every gateway at once.
+-- Promotes due scheduled jobs (unless an RQ scheduler holds the queue's lock) and takes back
+-- expired leases as failed attempts.
+-- KEYS: none (derived).
+-- ARGV: 1 most jobs to move per queue and kind, 2 zlib of the text "lease expired",
+--   3 base64 of that, 4 the scheduler-lock owner name shared by all gateways.
+-- Returns {promoted, expired}; a caller that sees either at the limit runs it again.
+
+local limit = tonumber(ARGV[1])
+local exc_zlib, exc_b64, owner = ARGV[2], ARGV[3], ARGV[4]
+local promoted, expired = 0, 0
+
+for _, qkey in ipairs(redis.call('SMEMBERS', QUEUES)) do
+  local q = string.sub(qkey, #'rq:queue:' + 1)
+  local lock = 'rq:scheduler-lock:' .. q
+  local holder = redis.call('GET', lock)
+  if not holder or holder == owner then
+    local due = redis.call('ZRANGEBYSCORE', k_scheduled(q), '-inf', NOW, 'LIMIT', 0, limit)
+    if #due > 0 then
+      -- Held only while moving: RQ's scheduler takes the lock with SET NX, so it cannot move
+      -- this queue's jobs at the same moment; between our sweeps it may.
+      redis.call('SET', lock, owner, 'EX', 5)
+      for _, id in ipairs(due) do
+        redis.call('ZREM', k_scheduled(q), id)
+        if redis.call('EXISTS', k_job(id)) == 1 then
+          enqueue_now(id, q, redis.call('HGET', k_job(id), 'enqueue_at_front') == '1')
+          promoted = promoted + 1
+        end
+      end
+    end
+  end
+  local dead = redis.call('ZRANGEBYSCORE', k_wip(q), '-inf', NOW, 'LIMIT', 0, limit)
+  for _, member in ipairs(dead) do
+    redis.call('ZREM', k_wip(q), member)
+    local id, token = string.match(member, '^([^:]+):(.*)$')
+    if not id then id, token = member, '' end
+    if redis.call('EXISTS', k_job(id)) == 1 then
+      retry_or_fail(id, q, token, true, exc_zlib, exc_b64)
+      expired = expired + 1
+    end
+  end
+end
+return {promoted, expired}

@@ -1,0 +1,138 @@
+import ArgumentParser
+import JobgateServer
+@preconcurrency import Glibc
+
+/// The embedded default: a redis-server child on a Unix socket under the data directory, TCP
+/// off, AOF fsynced every second. Restarted if it dies; stopped when the gateway stops.
+final class PrivateRedis {
+    let dataDir: String
+    let socketPath: String
+    private let binary: String
+    private var pid: pid_t = 0
+    private var stopping = false
+    private var watchdog: LoopTimer?
+
+    init(dataDir: String) throws {
+        guard let binary = PrivateRedis.findInPath("redis-server") else {
+            throw ValidationError("""
+                redis-server is not installed, and jobgate runs its own Redis when --redis is not given.
+                Install it (Debian/Ubuntu: sudo apt-get install redis-server), or point jobgate at a running Redis with --redis redis://HOST:PORT/DB.
+                """)
+        }
+        self.binary = binary
+        if mkdir(dataDir, 0o700) != 0 && errno != EEXIST {
+            throw ValidationError("cannot create --data-dir \(dataDir): \(String(cString: strerror(errno)))")
+        }
+        guard let real = realpath(dataDir, nil) else {
+            throw ValidationError("cannot resolve --data-dir \(dataDir): \(String(cString: strerror(errno)))")
+        }
+        self.dataDir = String(cString: real)
+        free(real)
+        socketPath = self.dataDir + "/redis.sock"
+        guard socketPath.utf8.count < 100 else {
+            throw ValidationError("--data-dir \(self.dataDir) is too long for a Unix socket path; choose a shorter one")
+        }
+    }
+
+    func start() throws {
+        stopLeftover()
+        let args = [binary, "--port", "0", "--unixsocket", socketPath, "--unixsocketperm", "700",
+                    "--dir", dataDir, "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
+                    "--daemonize", "no", "--pidfile", dataDir + "/redis.pid", "--logfile", dataDir + "/redis.log"]
+        pid = try spawn(args)
+        Log.info("started private redis-server", ["pid": pid, "socket": socketPath, "data_dir": dataDir])
+    }
+
+    /// Restarts the child if it exits while the gateway runs.
+    func supervise(on loop: EventLoop) {
+        let timer = LoopTimer(loop) { [unowned self] in
+            guard !stopping, pid > 0 else { return }
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid {
+                Log.error("private redis-server exited; restarting", ["pid": pid, "status": status])
+                do { try start() } catch { Log.error("cannot restart redis-server", ["error": "\(error)"]) }
+            }
+        }
+        timer.start(afterMs: 500, repeatMs: 500)
+        timer.unref()
+        watchdog = timer
+    }
+
+    func stop() {
+        stopping = true
+        guard pid > 0 else { return }
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        Log.info("stopped private redis-server", ["pid": pid])
+        pid = 0
+    }
+
+    /// A gateway killed with SIGKILL leaves its redis-server running on our socket: stop it so
+    /// the new child can bind (the AOF keeps every acknowledged write).
+    private func stopLeftover() {
+        guard let f = fopen(dataDir + "/redis.pid", "r") else { return }
+        var old: Int32 = 0
+        let n = fscanf_pid(f, &old)
+        fclose(f)
+        guard n, old > 0, isRedisServer(old) else { return }
+        Log.warn("stopping a redis-server left over from an earlier run", ["pid": old])
+        kill(old, SIGTERM)
+        for _ in 0..<100 where kill(old, 0) == 0 { usleep(50_000) }
+    }
+
+    private func isRedisServer(_ pid: Int32) -> Bool {
+        guard let f = fopen("/proc/\(pid)/comm", "r") else { return false }
+        defer { fclose(f) }
+        var buf = [CChar](repeating: 0, count: 64)
+        guard fgets(&buf, 64, f) != nil else { return false }
+        return String(cString: buf).hasPrefix("redis-server")
+    }
+
+    private func spawn(_ args: [String]) throws -> pid_t {
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        // An empty mask and default dispositions (we ignore SIGPIPE, which exec would inherit),
+        // and its own process group so a terminal's Ctrl-C reaches only the gateway, which then
+        // drains and stops Redis last.
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attr, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for s in [SIGPIPE, SIGINT, SIGTERM] { sigaddset(&defaults, s) }
+        posix_spawnattr_setsigdefault(&attr, &defaults)
+        posix_spawnattr_setpgroup(&attr, 0)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+        var cargs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
+        defer { for p in cargs { free(p) } }
+        var child: pid_t = 0
+        let rc = posix_spawn(&child, args[0], nil, &attr, &cargs, environ)
+        guard rc == 0 else { throw ValidationError("cannot start \(args[0]): \(String(cString: strerror(rc)))") }
+        return child
+    }
+
+    static func findInPath(_ name: String) -> String? {
+        let path = getenv("PATH").map { String(cString: $0) } ?? "/usr/local/bin:/usr/bin:/bin"
+        for dir in path.split(separator: ":").map(String.init) + ["/usr/sbin", "/usr/local/sbin"] {
+            let candidate = "\(dir)/\(name)"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
+    }
+}
+
+private func fscanf_pid(_ f: UnsafeMutablePointer<FILE>, _ out: inout Int32) -> Bool {
+    var buf = [CChar](repeating: 0, count: 32)
+    guard fgets(&buf, 32, f) != nil else { return false }
+    guard let v = Int32(String(cString: buf).trimmingWhitespace) else { return false }
+    out = v
+    return true
+}
+
+private extension String {
+    var trimmingWhitespace: String {
+        String(self.drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
+    }
+}
