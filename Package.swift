@@ -5,9 +5,11 @@ let package = Package(
     name: "jobgate",
     products: [
         .executable(name: "jobgate", targets: ["jobgate"]),
+        .library(name: "JobgateClient", targets: ["JobgateClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     ],
     targets: [
         .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
@@ -16,13 +18,21 @@ let package = Package(
         .target(
             name: "JobgateServer",
             dependencies: ["CLibUV", "CHiredis", "CZlib"],
-            resources: [.embedInCode("Store/lua")],
-            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+            resources: [.embedInCode("Store/lua")]
         ),
         .executableTarget(
             name: "jobgate",
             dependencies: ["JobgateServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "JobgateServerTests", dependencies: ["JobgateServer"]),
+
+        // The Swift client library: portable (no libuv/hiredis), so it builds on macOS too.
+        .target(
+            name: "JobgateClient",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            path: "clients/swift/Sources/JobgateClient"
+        ),
+        .executableTarget(name: "jobgate-image-worker", dependencies: ["JobgateClient"], path: "clients/swift/Examples/ImageWorker"),
+        .testTarget(name: "JobgateClientTests", dependencies: ["JobgateClient"], path: "clients/swift/Tests/JobgateClientTests"),
     ]
 )
