@@ -41,8 +41,9 @@ extension Gateway {
         waiters.start(LeaseWaiter(reply: reply, params: params, deadlineMs: loop.nowMs + UInt64(wait * 1000)))
     }
 
-    /// One attempt at taking jobs for a waiter; `done` gets the jobs (possibly none) or an error.
-    func takeJobs(_ p: LeaseParams, _ done: @escaping (Result<[LeasedJob], OpError>) -> Void) {
+    /// One attempt at taking jobs for a waiter; `done` gets the jobs (possibly none) and whether
+    /// undecodable jobs were taken out of the way (then another attempt may find good ones).
+    func takeJobs(_ p: LeaseParams, _ done: @escaping (Result<(jobs: [LeasedJob], skipped: Bool), OpError>) -> Void) {
         var tokens: [String] = []
         for _ in 0..<p.count { tokens.append(ids.leaseToken()) }
         store.run(.lease, argCount: 4 + p.queues.count + p.count) { cmd in
@@ -68,7 +69,7 @@ extension Gateway {
                     }
                 }
                 for b in broken { self.failUndecodable(id: b.id, token: b.token) }
-                done(.success(jobs))
+                done(.success((jobs, !broken.isEmpty)))
             }
         }
     }

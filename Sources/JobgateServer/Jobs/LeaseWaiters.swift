@@ -64,16 +64,16 @@ final class LeaseWaiters {
             switch result {
             case .failure(let error):
                 finish(w, nil, error: error)
-            case .success(let jobs):
+            case .success(let (jobs, skipped)):
                 if w.finished || !w.reply.session.isOpen {
                     // The client left (or shutdown answered it) while Redis was leasing.
                     gateway.giveBack(jobs)
                     if !w.finished { unregister(w) }
-                } else if !jobs.isEmpty || gateway.loop.nowMs >= w.deadlineMs {
+                } else if !jobs.isEmpty || (!skipped && gateway.loop.nowMs >= w.deadlineMs) {
                     finish(w, jobs)
                     // More jobs may be waiting behind the ones just taken.
                     if !jobs.isEmpty { for q in w.params.queues { wakeFirst(q) } }
-                } else if epoch(of: w) != w.epochAtAttempt {
+                } else if skipped || epoch(of: w) != w.epochAtAttempt {
                     attempt(w)
                 } else {
                     register(w)
