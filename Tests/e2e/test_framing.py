@@ -1,0 +1,83 @@
+"""The line protocol under pipelining, odd framing and hostile lines."""
+import json
+
+from jobgate_harness import wait_until
+
+
+def test_pipelined_replies_come_in_request_order(client):
+    n = 2000
+    lines = []
+    for i in range(n):
+        op = [{"op": "ping"}, {"op": "enqueue", "queue": "p", "func": "f"}, {"op": "nope"},
+              {"op": "lease", "queues": ["p"]}][i % 4]
+        lines.append(json.dumps({**op, "ref": i}))
+    client.send_raw(("\n".join(lines) + "\n").encode())
+    refs = [client.reply()["ref"] for _ in range(n)]
+    assert refs == list(range(n))
+
+
+def test_byte_by_byte_crlf_and_blank_lines(client):
+    for b in b'\n\n  \n{"op":"ping","ref":1}\r\n':
+        client.send_raw(bytes([b]))
+    first = client.reply()
+    assert first["ok"] is True and first["ref"] == 1, "blank lines get no reply; the \r is ignored"
+    client.send_raw(b'{"op":"ping","ref":2}\r\n')
+    assert client.reply()["ref"] == 2
+
+
+def test_too_large_line_is_skipped_and_next_line_works(client):
+    big = b'{"op":"ping","pad":"' + b"x" * (1 << 20) + b'"}\n'
+    client.send_raw(big[:300000])
+    client.send_raw(big[300000:] + b'{"op":"ping","ref":"after"}\n')
+    r = client.reply()
+    assert r["error"]["code"] == "TOO_LARGE"
+    assert client.reply()["ref"] == "after"
+
+
+def test_line_exactly_at_limit_is_read(stack):
+    with stack.client() as c:
+        prefix = b'{"op":"ping","ref":"'
+        suffix = b'"}'
+        line = prefix + b"y" * ((1 << 20) - len(prefix) - len(suffix)) + suffix
+        assert len(line) == 1 << 20
+        c.send_raw(line + b"\n")
+        assert c.reply()["ok"] is True
+
+
+def test_invalid_utf8_nul_and_deep_nesting_are_bad_requests(client):
+    for raw in (b'{"op":"ping","ref":"\xff"}', b'{"op":"ping","ref":"a\x00b"}',
+                b'{"op":"ping","ref":' + b"[" * 65 + b"]" * 65 + b"}", b"\x00\x01\x02", b"[1,2]", b'"str"'):
+        client.send_raw(raw + b"\n")
+        r = client.reply()
+        assert r["error"]["code"] == "BAD_REQUEST", (raw[:40], r)
+    client.send_raw(b'{"op":"ping","ref":' + b"[" * 63 + b"]" * 63 + b"}\n")
+    assert client.reply()["ok"] is True
+
+
+def test_ref_is_echoed_on_errors_and_any_json(client):
+    for ref in (1, "s", None, [1, {"a": 2}], {"k": True}):
+        r = client.call({"op": "nope", "ref": ref})
+        assert r["ref"] == ref and r["error"]["code"] == "UNKNOWN_OP"
+
+
+def test_client_that_never_reads_is_bounded(stack):
+    # 10,000 pipelined requests from a client that does not read: the gateway stops reading it
+    # once its replies back up, stays responsive to others, and answers everything once read.
+    c = stack.client()
+    payload = (json.dumps({"op": "ping", "ref": 0}) + "\n").encode() * 10000
+    c.sock.setblocking(False)
+    sent = 0
+    try:
+        while sent < len(payload):
+            sent += c.sock.send(payload[sent:sent + 65536])
+    except BlockingIOError:
+        pass
+    c.sock.setblocking(True)
+    with stack.client() as other:
+        assert other.ok({"op": "ping"})["redis"] == "ready"
+    c.sock.sendall(payload[sent:])
+    count = 0
+    while count < 10000:
+        assert c.reply()["ok"] is True
+        count += 1
+    c.close()

@@ -1,0 +1,140 @@
+"""Lease expiry, scheduled jobs and blocking leases: the parts that depend on time."""
+import threading
+import time
+
+from jobgate_harness import wait_until
+
+
+def test_expired_lease_is_retried_then_failed(stack, client):
+    jid = client.ok({"op": "enqueue", "queue": "q", "func": "f", "retries": 1})["id"]
+    first = client.ok({"op": "lease", "queues": ["q"], "lease_for": 1})["job"]
+    # No heartbeat: the sweeper takes the job back as a failed attempt and re-queues it.
+    second = client.ok({"op": "lease", "queues": ["q"], "wait": 5, "lease_for": 1})["job"]
+    assert second["id"] == jid and second["attempt"] == 2 and second["retries_left"] == 0
+    assert second["lease"] != first["lease"]
+    assert client.call({"op": "heartbeat", "id": jid, "lease": first["lease"]})["error"]["code"] == "LEASE_LOST"
+    wait_until(lambda: client.ok({"op": "job", "id": jid})["job"]["state"] == "failed", what="second expiry")
+    job = client.ok({"op": "job", "id": jid})["job"]
+    assert job["error"] == "lease expired"
+    assert client.call({"op": "ack", "id": jid, "lease": second["lease"]})["error"]["code"] == "LEASE_LOST"
+    assert client.ok({"op": "stats"})["gateway"]["lease_expiries"] >= 2
+
+
+def test_heartbeat_after_expiry_is_lost_even_before_sweep(stack, client):
+    jid = client.ok({"op": "enqueue", "queue": "q", "func": "f"})["id"]
+    job = client.ok({"op": "lease", "queues": ["q"], "lease_for": 1})["job"]
+    # Push the expiry into the past directly, so the check does not race the sweeper.
+    stack.redis.raw("ZADD", "rq:wip:q", 1, f"{jid}:{job['lease']}")
+    r = client.call({"op": "heartbeat", "id": jid, "lease": job["lease"]})
+    assert r["error"]["code"] in ("LEASE_LOST",)
+
+
+def test_heartbeats_keep_a_short_lease_alive(client):
+    jid = client.ok({"op": "enqueue", "queue": "q", "func": "f"})["id"]
+    job = client.ok({"op": "lease", "queues": ["q"], "lease_for": 1})["job"]
+    deadline = time.time() + 3
+    while time.time() < deadline:
+        client.ok({"op": "heartbeat", "id": jid, "lease": job["lease"]})
+        time.sleep(0.3)
+    assert client.ok({"op": "ack", "id": jid, "lease": job["lease"]})["state"] == "finished"
+    assert client.ok({"op": "job", "id": jid})["job"]["attempts"] == 1
+
+
+def test_scheduled_job_moves_on_time(client):
+    r = client.ok({"op": "enqueue", "queue": "q", "func": "f", "delay": 1})
+    assert r["state"] == "scheduled"
+    assert client.ok({"op": "lease", "queues": ["q"]})["job"] is None
+    start = time.time()
+    job = client.ok({"op": "lease", "queues": ["q"], "wait": 5})["job"]
+    assert job is not None and job["id"] == r["id"]
+    assert time.time() >= r["run_at"] - 0.05, "ran before its time"
+    assert time.time() - start < 4
+
+
+def test_waiting_lease_times_out_with_null(client):
+    start = time.time()
+    r = client.ok({"op": "lease", "queues": ["empty"], "wait": 0.5})
+    assert r["job"] is None and 0.45 <= time.time() - start < 3
+    r = client.ok({"op": "lease", "queues": ["empty"], "wait": 0.3, "count": 4})
+    assert r["jobs"] == []
+
+
+def test_waiting_lease_wakes_for_enqueue_on_another_connection(stack, client):
+    got = {}
+
+    def worker():
+        with stack.client() as w:
+            got["reply"] = w.call({"op": "lease", "queues": ["wake"], "wait": 30})
+            got["at"] = time.time()
+
+    t = threading.Thread(target=worker)
+    t.start()
+    wait_until(lambda: client.ok({"op": "stats"})["gateway"]["waiting_leases"] == 1, what="lease to wait")
+    sent = time.time()
+    jid = client.ok({"op": "enqueue", "queue": "wake", "func": "f"})["id"]
+    t.join(timeout=30)
+    assert got["reply"]["job"]["id"] == jid
+    assert got["at"] - sent < 1.0, "a waiting lease must wake on the enqueue, not on a poll"
+
+
+def test_waiting_lease_wakes_across_gateways(stack):
+    other = stack.add_gateway()
+    got = {}
+
+    def worker():
+        with other.client() as w:
+            got["reply"] = w.call({"op": "lease", "queues": ["x"], "wait": 30})
+            got["at"] = time.time()
+
+    t = threading.Thread(target=worker)
+    t.start()
+    with stack.client() as c:
+        wait_until(lambda: other.client().call({"op": "stats"})["gateway"]["waiting_leases"] == 1, what="wait")
+        sent = time.time()
+        jid = c.ok({"op": "enqueue", "queue": "x", "func": "f"})["id"]
+    t.join(timeout=30)
+    assert got["reply"]["job"]["id"] == jid and got["at"] - sent < 1.0
+
+
+def test_many_waiters_each_get_one_job(stack, client):
+    results = []
+    lock = threading.Lock()
+
+    def worker():
+        with stack.client() as w:
+            r = w.call({"op": "lease", "queues": ["many"], "wait": 20})
+            with lock:
+                results.append(r["job"]["id"] if r["job"] else None)
+
+    threads = [threading.Thread(target=worker) for _ in range(10)]
+    for t in threads:
+        t.start()
+    wait_until(lambda: client.ok({"op": "stats"})["gateway"]["waiting_leases"] == 10, what="10 waiters")
+    ids = [client.ok({"op": "enqueue", "queue": "many", "func": "f"})["id"] for _ in range(10)]
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(results) == sorted(ids)
+
+
+def test_job_pushed_by_a_plain_rq_producer_is_found_while_waiting(stack, client):
+    # An RQ producer writes the hash and pushes the id but publishes no wake-up.
+    import zlib
+    data = zlib.compress(b'["m.f", null, [], {}]')
+    got = {}
+
+    def worker():
+        with stack.client() as w:
+            got["reply"] = w.call({"op": "lease", "queues": ["rqp"], "wait": 10})
+
+    t = threading.Thread(target=worker)
+    t.start()
+    wait_until(lambda: client.ok({"op": "stats"})["gateway"]["waiting_leases"] == 1, what="wait")
+    stack.redis.cli("HSET", "rq:job:from-rq", "origin", "rqp", "status", "queued")
+    with open(stack.dir + "/data.bin", "wb") as f:
+        f.write(data)
+    import subprocess
+    subprocess.run(["redis-cli", "-s", stack.redis.socket, "-x", "HSET", "rq:job:from-rq", "data"],
+                   stdin=open(stack.dir + "/data.bin", "rb"), check=True, capture_output=True)
+    stack.redis.cli("RPUSH", "rq:queue:rqp", "from-rq")
+    t.join(timeout=15)
+    assert got["reply"]["job"]["id"] == "from-rq" and got["reply"]["job"]["func"] == "m.f"
