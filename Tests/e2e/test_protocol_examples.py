@@ -68,6 +68,7 @@ def test_every_protocol_example(stack):
         for request, documented in wire_examples():
             for stand_in, real in learned.items():
                 request = request.replace(stand_in, real)
+                documented = documented.replace(stand_in, real)
             c.send_raw(request.encode() + b"\n")
             got = json.loads(c.read_line())
             match(json.loads(documented), got, f"reply to {request}", learned)

@@ -16,8 +16,9 @@ extension Gateway {
         var atFront = false
         var runAt: Double?
         var delay: Double?
+        var dependsOn: String?
 
-        static let scriptSlots = 14
+        static let scriptSlots = 15
 
         func appendArgs(to cmd: inout RESPCommand) {
             cmd.arg(id)
@@ -34,6 +35,7 @@ extension Gateway {
             cmd.arg(atFront ? "1" : "")
             cmd.arg(runAt.map { String($0) })
             cmd.arg(delay.map { String($0) })
+            cmd.arg(dependsOn)
         }
     }
 
@@ -79,11 +81,10 @@ extension Gateway {
                 reply.fail(error)
             case .success(let rows):
                 if !batch {
-                    let row = rows[0]
-                    if row[0].string == "duplicate" {
-                        reply.fail(OpError(.duplicate, "a job with this id already exists", id: jobs[0].id))
+                    if let error = Gateway.refusal(rows[0], id: jobs[0].id) {
+                        reply.fail(error)
                     } else {
-                        reply.ok { w in Gateway.writeEnqueued(jobs[0].id, row, &w) }
+                        reply.ok { w in Gateway.writeEnqueued(jobs[0].id, rows[0], &w) }
                     }
                     return
                 }
@@ -93,9 +94,10 @@ extension Gateway {
                     for i in 0..<rows.count {
                         if i > 0 { w.raw(",") }
                         let row = rows[i]
-                        if row[0].string == "duplicate" {
+                        if let error = Gateway.refusal(row, id: jobs[i].id) {
                             w.raw("{\"ok\":false"); w.key("id"); w.string(jobs[i].id)
-                            w.raw(",\"error\":{\"code\":\"DUPLICATE\",\"message\":\"a job with this id already exists\"}}")
+                            w.raw(",\"error\":{\"code\":\""); w.raw(Array(error.code.rawValue.utf8))
+                            w.raw("\""); w.key("message"); w.string(error.message); w.raw("}}")
                         } else {
                             w.raw("{\"ok\":true")
                             Gateway.writeEnqueued(jobs[i].id, row, &w)
@@ -105,6 +107,15 @@ extension Gateway {
                     w.raw("]")
                 }
             }
+        }
+    }
+
+    /// The enqueue script's per-job refusals, as protocol errors.
+    private static func refusal(_ row: RedisReply, id: String) -> OpError? {
+        switch row[0].string {
+        case "duplicate": OpError(.duplicate, "a job with this id already exists", id: id)
+        case "missing_parent": OpError(.notFound, "depends_on names job \(row[1].string), which does not exist")
+        default: nil
         }
     }
 
@@ -153,7 +164,40 @@ extension Gateway {
             guard job.delay == nil else { throw OpError.bad("give 'delay' or 'at', not both") }
             job.runAt = try Gateway.absoluteTime(at, in: r.line, field: "at")
         }
+        job.dependsOn = try dependsOn(&r)
+        if job.dependsOn != nil && (job.delay != nil || job.runAt != nil) {
+            throw OpError.bad("depends_on cannot be combined with delay or at")
+        }
         return job
+    }
+
+    /// Parent job ids as the JSON list RQ stores in `dependency_ids`.
+    private func dependsOn(_ r: inout Request) throws(OpError) -> String? {
+        guard let span = try r.spanIfPresent("depends_on", .array, .string) else { return nil }
+        var parents: [String] = []
+        let message = "field 'depends_on' must be a job id or a list of 1-100 job ids"
+        if span.kind == .string {
+            parents = [span.string(in: r.line)]
+        } else {
+            let line = r.line
+            do {
+                try JSONScanner.elements(of: span, in: line) { v in
+                    guard v.kind == .string else { throw OpError.bad(message) }
+                    parents.append(v.string(in: line))
+                }
+            } catch {
+                throw OpError.bad(message)
+            }
+        }
+        guard (1...100).contains(parents.count), parents.allSatisfy(Names.isValidJobID) else { throw OpError.bad(message) }
+        var w = JSONWriter()
+        w.raw("[")
+        for (i, p) in parents.enumerated() {
+            if i > 0 { w.raw(",") }
+            w.string(p)
+        }
+        w.raw("]")
+        return String(decoding: w.bytes, as: UTF8.self)
     }
 
     /// RQ stores intervals as a JSON list of whole seconds; a single number means `[n]`.

@@ -28,6 +28,7 @@ public final class Gateway: RequestHandler {
     let zlib = Zlib()
     var ids = Identifiers()
     lazy var waiters = LeaseWaiters(gateway: self)
+    lazy var results = ResultWaiters(gateway: self)
     private(set) var sessions: [UInt64: Session] = [:]
     var counters = Counters()
     let startedMs: UInt64
@@ -38,6 +39,7 @@ public final class Gateway: RequestHandler {
         self.config = config
         startedMs = loop.nowMs
         store.onQueueReady = { [unowned self] queue in self.waiters.queueReady(queue) }
+        store.onJobDone = { [unowned self] id in self.results.jobDone(id) }
     }
 
     public func accept(_ connection: Connection) {
@@ -68,6 +70,13 @@ public final class Gateway: RequestHandler {
             case "release": try release(&request, reply)
             case "job": try job(&request, reply)
             case "stats": try stats(&request, reply)
+            case "result": try result(&request, reply)
+            case "cancel": try cancel(&request, reply)
+            case "delete": try delete(&request, reply)
+            case "failed": try failed(&request, reply)
+            case "requeue": try requeue(&request, reply)
+            case "pause": try pause(&request, reply, paused: true)
+            case "resume": try pause(&request, reply, paused: false)
             default: throw OpError(.unknownOp, "unknown op '\(op)'")
             }
         } catch {
@@ -76,8 +85,11 @@ public final class Gateway: RequestHandler {
         }
     }
 
-    /// Answers every waiting lease now (with no job) so a shutdown leaves nothing blocked.
-    public func stopWaiting() { waiters.finishAll() }
+    /// Answers every waiting lease and result request now, so a shutdown leaves nothing blocked.
+    public func stopWaiting() {
+        waiters.finishAll()
+        results.finishAll()
+    }
 }
 
 struct Counters {
@@ -87,7 +99,8 @@ struct Counters {
     var promoted = 0
     private(set) var ops: [String: Int] = [:]
 
-    private static let known: Set<String> = ["ping", "enqueue", "lease", "heartbeat", "ack", "fail", "release", "job", "stats"]
+    private static let known: Set<String> = ["ping", "enqueue", "lease", "heartbeat", "ack", "fail", "release", "job", "stats",
+                                             "result", "cancel", "delete", "failed", "requeue", "pause", "resume"]
 
     mutating func count(_ op: String) {
         // Unknown op names are counted together so a client cannot grow this table.

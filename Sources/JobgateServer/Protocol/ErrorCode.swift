@@ -5,6 +5,7 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case notFound = "NOT_FOUND"
     case leaseLost = "LEASE_LOST"
     case duplicate = "DUPLICATE"
+    case wrongState = "WRONG_STATE"
     case tooLarge = "TOO_LARGE"
     case unavailable = "UNAVAILABLE"
     case `internal` = "INTERNAL"

@@ -161,13 +161,13 @@ public final class RedisConnection {
         return true
     }
 
-    /// Puts the connection in subscriber mode for `channel`; `onMessage` gets each message reply.
-    public func subscribe(_ channel: String, onMessage: @escaping (RedisReply) -> Void) -> Bool {
+    /// Puts the connection in subscriber mode for `channels`; `onMessage` gets each message reply.
+    public func subscribe(_ channels: [String], onMessage: @escaping (RedisReply) -> Void) -> Bool {
         guard state == .connected, let ctx = context else { return false }
         messageHandler = onMessage
-        var cmd = RESPCommand(argCount: 2)
+        var cmd = RESPCommand(argCount: 1 + channels.count)
         cmd.arg("SUBSCRIBE")
-        cmd.arg(channel)
+        for channel in channels { cmd.arg(channel) }
         let rc = cmd.bytes.withUnsafeBytes { b in
             redisAsyncFormattedCommand(ctx, RedisConnection.messageCallback, nil,
                                        b.baseAddress!.assumingMemoryBound(to: CChar.self), b.count)

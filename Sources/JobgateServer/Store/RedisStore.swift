@@ -3,11 +3,14 @@
 /// scripts are loaded, so no op ever runs against a half-prepared connection.
 public final class RedisStore {
     public static let readyChannel = "jobgate:ready"
+    public static let doneChannel = "jobgate:done"
 
     public let endpoint: RedisEndpoint
     public private(set) var isReady = false
     /// A queue became non-empty somewhere (nil: messages may have been missed, check every queue).
     public var onQueueReady: ((String?) -> Void)?
+    /// A job someone awaits reached a final state (nil: messages may have been missed).
+    public var onJobDone: ((String?) -> Void)?
     public var onStateChange: ((_ ready: Bool, _ detail: String) -> Void)?
 
     private let loop: EventLoop
@@ -30,12 +33,19 @@ public final class RedisStore {
             if wasReady { self.onStateChange?(false, reason) }
         }
         events.onConnect = { [unowned self] in
-            let ok = self.events.subscribe(RedisStore.readyChannel) { [unowned self] message in
-                // ["message", channel, queue]; the subscribe confirmation is ["subscribe", ...].
+            let ok = self.events.subscribe([RedisStore.readyChannel, RedisStore.doneChannel]) { [unowned self] message in
+                // ["message", channel, payload]; confirmations are ["subscribe", channel, count].
                 guard message.count == 3, message[0].string == "message" else { return }
-                self.onQueueReady?(message[2].string)
+                if message[1].string == RedisStore.readyChannel {
+                    self.onQueueReady?(message[2].string)
+                } else {
+                    self.onJobDone?(message[2].string)
+                }
             }
-            if ok { self.onQueueReady?(nil) }
+            if ok {
+                self.onQueueReady?(nil)
+                self.onJobDone?(nil)
+            }
         }
     }
 

@@ -2,6 +2,7 @@
 /// shared prelude in front of it.
 public enum Script: CaseIterable, Sendable {
     case enqueue, lease, heartbeat, ack, fail, release, sweep, job, stats
+    case cancel, delete, failed, requeue, pause, await
 
     var body: [UInt8] {
         switch self {
@@ -14,6 +15,12 @@ public enum Script: CaseIterable, Sendable {
         case .sweep: PackageResources.sweep_lua
         case .job: PackageResources.job_lua
         case .stats: PackageResources.stats_lua
+        case .cancel: PackageResources.cancel_lua
+        case .delete: PackageResources.delete_lua
+        case .failed: PackageResources.failed_lua
+        case .requeue: PackageResources.requeue_lua
+        case .pause: PackageResources.pause_lua
+        case .await: PackageResources.await_lua
         }
     }
 

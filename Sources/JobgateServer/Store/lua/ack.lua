@@ -9,8 +9,10 @@ if not q then return redis.error_reply(member) end
 redis.call('ZREM', k_wip(q), member)
 local job, results = k_job(id), k_results(id)
 local ttl = tonumber(redis.call('HGET', job, 'result_ttl')) or DEFAULT_RESULT_TTL
+release_dependents(id)
 if ttl == 0 then
-  redis.call('DEL', job, results)
+  redis.call('DEL', job, results, k_dependencies(id))
+  announce_done(id)
   return 'deleted'
 end
 redis.call('HSET', job, 'status', 'finished', 'ended_at', NOW_TS)
@@ -24,4 +26,5 @@ end
 redis.call('ZADD', k_finished(q), ttl == -1 and '+inf' or SEC + ttl, id)
 expire_or_persist(job, ttl)
 expire_or_persist(results, ttl)
+announce_done(id)
 return 'finished'

@@ -1,14 +1,17 @@
 -- enqueue.lua: creates one or more jobs (a batch is one atomic step).
 -- KEYS: none (derived, see the prelude).
--- ARGV: 14 slots per job, repeated:
+-- ARGV: 15 slots per job, repeated:
 --   1 id, 2 queue, 3 data (zlib of ["func", null, args, kwargs]), 4 description, 5 timeout,
 --   6 result_ttl, 7 failure_ttl, 8 ttl, 9 meta (JSON object), 10 retries, 11 retry_intervals
 --   (JSON list), 12 at_front ('1' or ''), 13 run_at (Unix seconds, '' = now),
---   14 delay (seconds from now by Redis's clock, '' = none).
+--   14 delay (seconds from now by Redis's clock, '' = none), 15 depends_on (JSON list of ids,
+--   '' = none).
 --   '' means "not given": the field is left out of the job hash, as RQ does.
--- Returns one {state, run_at} per job: state 'queued', 'scheduled' or 'duplicate'.
+-- Returns one {state, run_at or missing parent id} per job: state 'queued', 'scheduled',
+-- 'deferred', 'duplicate' or 'missing_parent'. A job depending on unfinished jobs is deferred
+-- RQ's way (rq:deferred, both dependency sets) until they all finish.
 
-local STRIDE = 14
+local STRIDE = 15
 local OPTIONAL = {[4] = 'description', [5] = 'timeout', [6] = 'result_ttl', [7] = 'failure_ttl',
   [8] = 'ttl', [9] = 'meta', [10] = 'retries_left', [11] = 'retry_intervals'}
 
@@ -16,7 +19,22 @@ local function enqueue_one(b)
   local id, q = ARGV[b + 1], ARGV[b + 2]
   local job = k_job(id)
   if redis.call('EXISTS', job) == 1 then return {'duplicate'} end
+  local parents, pending = {}, {}
+  if ARGV[b + 15] ~= '' then
+    parents = cjson.decode(ARGV[b + 15])
+    for _, p in ipairs(parents) do
+      local st = redis.call('HGET', k_job(p), 'status')
+      if not st then return {'missing_parent', p} end
+      if st ~= 'finished' then pending[#pending + 1] = p end
+    end
+  end
   local fields = {'data', ARGV[b + 3], 'origin', q, 'created_at', NOW_TS}
+  if #parents > 0 then
+    fields[#fields + 1] = 'dependency_ids'
+    fields[#fields + 1] = ARGV[b + 15]
+    fields[#fields + 1] = 'dependency_id'
+    fields[#fields + 1] = parents[1]
+  end
   for slot = 4, 11 do
     if ARGV[b + slot] ~= '' then
       fields[#fields + 1] = OPTIONAL[slot]
@@ -30,6 +48,14 @@ local function enqueue_one(b)
   redis.call('SADD', QUEUES, k_queue(q))
   redis.call('HSET', job, unpack(fields))
   if ARGV[b + 8] ~= '' then redis.call('EXPIRE', job, ARGV[b + 8]) end
+  if #parents > 0 then redis.call('SADD', k_dependencies(id), unpack(parents)) end
+  if #pending > 0 then
+    if front then redis.call('HSET', job, 'enqueue_at_front', '1') end
+    redis.call('HSET', job, 'status', 'deferred')
+    redis.call('ZADD', k_deferred(q), SEC, id)
+    for _, p in ipairs(pending) do redis.call('SADD', k_dependents(p), id) end
+    return {'deferred'}
+  end
   if run_at and run_at > NOW then
     if front then redis.call('HSET', job, 'enqueue_at_front', '1') end
     return {'scheduled', schedule(id, q, run_at)}

@@ -15,6 +15,7 @@ end
 
 local QUEUES = 'rq:queues'
 local READY_CHANNEL = 'jobgate:ready'
+local DONE_CHANNEL = 'jobgate:done'
 local PAUSED = 'jobgate:paused'
 local DEFAULT_RESULT_TTL = 500
 local DEFAULT_FAILURE_TTL = 31536000
@@ -27,6 +28,12 @@ local function k_wip(q) return 'rq:wip:' .. q end
 local function k_scheduled(q) return 'rq:scheduled:' .. q end
 local function k_failed(q) return 'rq:failed:' .. q end
 local function k_finished(q) return 'rq:finished:' .. q end
+local function k_deferred(q) return 'rq:deferred:' .. q end
+local function k_canceled(q) return 'rq:canceled:' .. q end
+local function k_dependents(id) return 'rq:job:' .. id .. ':dependents' end
+-- RQ's own spelling: prefix 'rq:job:' + ':' + id.
+local function k_dependencies(id) return 'rq:job::' .. id .. ':dependencies' end
+local function k_await(id) return 'jobgate:await:' .. id end
 
 -- RQ's timestamp: UTC '%Y-%m-%dT%H:%M:%S.%fZ' (civil date from days since the epoch).
 local function rq_ts(sec, usec)
@@ -85,6 +92,46 @@ local function held_lease(id, token, strict)
   return q, member
 end
 
+-- A job reached a final state: wake `result` requests waiting for it, on any gateway. The
+-- publish happens only while someone waits (the key exists), so a plain ack pays one EXISTS.
+local function announce_done(id)
+  if redis.call('EXISTS', k_await(id)) == 1 then redis.call('PUBLISH', DONE_CHANNEL, id) end
+end
+
+-- After `id` finished: queue each deferred dependent whose other dependencies are finished too
+-- (a dependency whose hash is gone finished and expired, or was deleted: it no longer holds
+-- anything back). Then the dependents set has done its job.
+local function release_dependents(id)
+  local key = k_dependents(id)
+  for _, child in ipairs(redis.call('SMEMBERS', key)) do
+    local f = redis.call('HMGET', k_job(child), 'status', 'origin', 'enqueue_at_front')
+    if f[1] == 'deferred' then
+      local ready = true
+      for _, parent in ipairs(redis.call('SMEMBERS', k_dependencies(child))) do
+        if parent ~= id then
+          local st = redis.call('HGET', k_job(parent), 'status')
+          if st and st ~= 'finished' then ready = false; break end
+        end
+      end
+      if ready then
+        redis.call('ZREM', k_deferred(f[2]), child)
+        enqueue_now(child, f[2], f[3] == '1')
+      end
+    end
+  end
+  redis.call('DEL', key)
+end
+
+-- A job and its newest result entry, as flat field lists; nil when there is no such job.
+local function read_job(id)
+  local fields = redis.call('HGETALL', k_job(id))
+  if #fields == 0 then return nil end
+  local latest = redis.call('XREVRANGE', k_results(id), '+', '-', 'COUNT', 1)
+  local result = {}
+  if #latest > 0 then result = latest[1][2] end
+  return {fields, result}
+end
+
 local function expire_or_persist(key, ttl)
   if ttl == -1 then redis.call('PERSIST', key) else redis.call('EXPIRE', key, ttl) end
 end
@@ -93,11 +140,13 @@ local function fail_job(id, q, token, exc_zlib, exc_b64)
   local job = k_job(id)
   local ttl = tonumber(redis.call('HGET', job, 'failure_ttl')) or DEFAULT_FAILURE_TTL
   redis.call('HSET', job, 'status', 'failed', 'ended_at', NOW_TS, 'exc_info', exc_zlib)
-  redis.call('ZADD', k_failed(q), ttl == -1 and '+inf' or SEC + ttl, id)
+  -- Microseconds in the score keep the registry in failure order (RQ only compares it with now).
+  redis.call('ZADD', k_failed(q), ttl == -1 and '+inf' or string.format('%.6f', NOW + ttl), id)
   redis.call('XADD', k_results(id), 'MAXLEN', '~', 10, '*', 'type', 2, 'exc_string', exc_b64,
     'execution_id', token, 'execution_ended_at', num(NOW))
   expire_or_persist(job, ttl)
   expire_or_persist(k_results(id), ttl)
+  announce_done(id)
 end
 
 -- A failed attempt: again later while retries are left (RQ's interval rule), else failed.

@@ -1,0 +1,20 @@
+-- cancel.lua: cancels a job that has not started, RQ's way (status canceled, rq:canceled).
+-- KEYS: none (derived).
+-- ARGV: 1 id.
+-- Returns 'canceled'; NOT_FOUND, or WRONG_STATE when the job is not queued, scheduled or deferred.
+
+local id = ARGV[1]
+local f = redis.call('HMGET', k_job(id), 'status', 'origin')
+if not f[2] then return redis.error_reply('NOT_FOUND no job ' .. id) end
+local status, q = f[1], f[2]
+if status ~= 'queued' and status ~= 'scheduled' and status ~= 'deferred' then
+  return redis.error_reply('WRONG_STATE job ' .. id .. ' is ' .. tostring(status) ..
+    '; only queued, scheduled or deferred jobs can be canceled')
+end
+redis.call('LREM', k_queue(q), 1, id)
+redis.call('ZREM', k_scheduled(q), id)
+redis.call('ZREM', k_deferred(q), id)
+redis.call('HSET', k_job(id), 'status', 'canceled', 'ended_at', NOW_TS)
+redis.call('ZADD', k_canceled(q), SEC, id)
+announce_done(id)
+return 'canceled'

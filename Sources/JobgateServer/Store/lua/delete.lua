@@ -1,0 +1,26 @@
+-- delete.lua: removes a job and every trace of it, whatever its state. A lease on it is gone
+-- too: its holder's ack answers NOT_FOUND.
+-- KEYS: none (derived).
+-- ARGV: 1 id.
+-- Returns 'deleted'; NOT_FOUND when there is no such job.
+
+local id = ARGV[1]
+local q = redis.call('HGET', k_job(id), 'origin')
+if not q then return redis.error_reply('NOT_FOUND no job ' .. id) end
+redis.call('LREM', k_queue(q), 0, id)
+for _, key in ipairs({k_scheduled(q), k_deferred(q), k_failed(q), k_finished(q), k_canceled(q)}) do
+  redis.call('ZREM', key, id)
+end
+-- Lease members are '<id>:<token>'; ids hold no glob characters, so MATCH is exact.
+local cursor = '0'
+repeat
+  local page = redis.call('ZSCAN', k_wip(q), cursor, 'MATCH', id .. ':*', 'COUNT', 1000)
+  cursor = page[1]
+  for i = 1, #page[2], 2 do redis.call('ZREM', k_wip(q), page[2][i]) end
+until cursor == '0'
+for _, parent in ipairs(redis.call('SMEMBERS', k_dependencies(id))) do
+  redis.call('SREM', k_dependents(parent), id)
+end
+redis.call('DEL', k_job(id), k_results(id), k_dependents(id), k_dependencies(id))
+announce_done(id)
+return 'deleted'

@@ -1,0 +1,35 @@
+-- requeue.lua: puts failed jobs back on their queue (RQ's FailedJobRegistry.requeue).
+-- KEYS: none (derived).
+-- ARGV: 1 'id' or 'queue', 2 the job id or queue name, 3 most jobs to move (queue mode).
+-- Each call is atomic; a whole queue is requeued by calling again until nothing is left.
+-- Returns {moved, still failed}; NOT_FOUND, or WRONG_STATE for a job that is not failed.
+
+local function requeue(id, q)
+  redis.call('ZREM', k_failed(q), id)
+  redis.call('HSET', k_job(id), 'started_at', '', 'ended_at', '')
+  redis.call('HDEL', k_job(id), 'exc_info')
+  enqueue_now(id, q, false)
+end
+
+if ARGV[1] == 'id' then
+  local id = ARGV[2]
+  local q = redis.call('HGET', k_job(id), 'origin')
+  if not q then return redis.error_reply('NOT_FOUND no job ' .. id) end
+  if not redis.call('ZSCORE', k_failed(q), id) then
+    return redis.error_reply('WRONG_STATE job ' .. id .. ' is not in the failed registry')
+  end
+  requeue(id, q)
+  return {1, redis.call('ZCARD', k_failed(q))}
+end
+
+local q, limit = ARGV[2], tonumber(ARGV[3])
+local moved = 0
+for _, id in ipairs(redis.call('ZRANGE', k_failed(q), 0, limit - 1)) do
+  if redis.call('EXISTS', k_job(id)) == 1 then
+    requeue(id, q)
+    moved = moved + 1
+  else
+    redis.call('ZREM', k_failed(q), id)
+  end
+end
+return {moved, redis.call('ZCARD', k_failed(q))}
