@@ -298,3 +298,29 @@ def test_redis_error_is_internal_and_connection_survives(stack, client):
     r = client.call({"op": "lease", "queues": ["broken"]})
     assert r["error"]["code"] == "INTERNAL" and "WRONGTYPE" in r["error"]["message"]
     assert client.ok({"op": "ping"})["redis"] == "ready"
+
+
+def test_named_worker_shows_as_rq_worker_and_execution(stack, client):
+    r = stack.redis
+    jid = enqueue(client, queue="vis")
+    job = client.ok({"op": "lease", "queues": ["vis"], "worker": "resizer-1"})["job"]
+    assert r.raw("SISMEMBER", "rq:workers", "rq:worker:resizer-1").strip() == b"1"
+    assert r.raw("SISMEMBER", "rq:workers:vis", "rq:worker:resizer-1").strip() == b"1"
+    assert r.raw("HGET", "rq:worker:resizer-1", "state").strip() == b"busy"
+    assert r.raw("HGET", "rq:worker:resizer-1", "current_job").strip() == jid.encode()
+    assert r.raw("HGET", f"rq:execution:{jid}:{job['lease']}", "worker_name").strip() == b"resizer-1"
+    assert r.raw("ZRANGE", f"rq:executions:{jid}", 0, -1).split() == [job["lease"].encode()]
+    client.ok({"op": "heartbeat", "id": jid, "lease": job["lease"], "extend": 600})
+    assert int(r.raw("TTL", f"rq:execution:{jid}:{job['lease']}")) > 600
+    client.ok({"op": "ack", "id": jid, "lease": job["lease"]})
+    assert r.raw("HGET", "rq:worker:resizer-1", "state").strip() == b"idle"
+    assert r.raw("HEXISTS", "rq:worker:resizer-1", "current_job").strip() == b"0"
+    assert r.raw("EXISTS", f"rq:execution:{jid}:{job['lease']}").strip() == b"0"
+    assert r.raw("ZCARD", f"rq:executions:{jid}").strip() == b"0"
+
+
+def test_anonymous_lease_writes_no_worker_keys(stack, client):
+    jid = enqueue(client)
+    lease(client)
+    assert stack.redis.raw("KEYS", "rq:worker*").split() == []
+    assert stack.redis.raw("KEYS", f"rq:execution*{jid}*").split() == []

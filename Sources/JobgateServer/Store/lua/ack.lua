@@ -7,6 +7,7 @@ local id, token, value = ARGV[1], ARGV[2], ARGV[3]
 local q, member = held_lease(id, token, false)
 if not q then return redis.error_reply(member) end
 redis.call('ZREM', k_wip(q), member)
+execution_ended(id, token)
 local job, results = k_job(id), k_results(id)
 local ttl = tonumber(redis.call('HGET', job, 'result_ttl')) or DEFAULT_RESULT_TTL
 release_dependents(id)

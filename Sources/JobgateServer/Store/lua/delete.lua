@@ -16,11 +16,14 @@ local cursor = '0'
 repeat
   local page = redis.call('ZSCAN', k_wip(q), cursor, 'MATCH', id .. ':*', 'COUNT', 1000)
   cursor = page[1]
-  for i = 1, #page[2], 2 do redis.call('ZREM', k_wip(q), page[2][i]) end
+  for i = 1, #page[2], 2 do
+    redis.call('ZREM', k_wip(q), page[2][i])
+    execution_ended(id, string.sub(page[2][i], #id + 2))
+  end
 until cursor == '0'
 for _, parent in ipairs(redis.call('SMEMBERS', k_dependencies(id))) do
   redis.call('SREM', k_dependents(parent), id)
 end
-redis.call('DEL', k_job(id), k_results(id), k_dependents(id), k_dependencies(id))
+redis.call('DEL', k_job(id), k_results(id), k_dependents(id), k_dependencies(id), k_executions(id))
 announce_done(id)
 return 'deleted'

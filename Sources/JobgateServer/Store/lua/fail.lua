@@ -8,4 +8,5 @@ local id, token = ARGV[1], ARGV[2]
 local q, member = held_lease(id, token, false)
 if not q then return redis.error_reply(member) end
 redis.call('ZREM', k_wip(q), member)
+execution_ended(id, token)
 return retry_or_fail(id, q, token, ARGV[5] == '1', ARGV[3], ARGV[4])

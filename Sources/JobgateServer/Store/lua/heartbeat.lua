@@ -10,4 +10,6 @@ local seconds = tonumber(ARGV[3]) or tonumber(redis.call('HGET', k_job(id), 'job
 local expires = NOW + seconds
 redis.call('ZADD', k_wip(q), 'XX', num(expires), member)
 redis.call('HSET', k_job(id), 'last_heartbeat', NOW_TS)
+local worker = redis.call('HGET', k_job(id), 'worker_name')
+if worker and worker ~= '' then execution_extended(worker, id, token, expires) end
 return num(expires)

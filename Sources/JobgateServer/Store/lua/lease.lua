@@ -3,12 +3,15 @@
 -- ARGV: 1 count, 2 lease seconds ('' = each job's timeout, default 180), 3 worker name,
 --   4 n (number of queues), 5..4+n queue names, then `count` fresh lease tokens.
 -- Returns one {id, queue, data, meta, retries_left, attempt, expires_at, token, lease_seconds}
--- per leased job. Ids whose job hash is gone (deleted, expired ttl) are dropped.
+-- per leased job. Ids whose job hash is gone (deleted, expired ttl) are dropped. A named worker
+-- also gets RQ's worker and execution keys (see the prelude).
 
 local count = tonumber(ARGV[1])
 local lease_for = tonumber(ARGV[2])
 local worker = ARGV[3]
 local nq = tonumber(ARGV[4])
+local queues = {}
+for i = 1, nq do queues[i] = ARGV[4 + i] end
 local out = {}
 
 for i = 1, nq do
@@ -32,6 +35,7 @@ for i = 1, nq do
             'worker_name', worker, 'jobgate_attempts', attempt, 'jobgate_lease', seconds)
           redis.call('PERSIST', job)
           redis.call('ZADD', k_wip(q), num(expires), id .. ':' .. token)
+          if worker ~= '' then execution_started(worker, queues, id, token, expires) end
           out[#out + 1] = {id, q, f[1], f[3] or false, f[4] or false, attempt, num(expires), token, tostring(seconds)}
         end
       end

@@ -34,6 +34,9 @@ local function k_dependents(id) return 'rq:job:' .. id .. ':dependents' end
 -- RQ's own spelling: prefix 'rq:job:' + ':' + id.
 local function k_dependencies(id) return 'rq:job::' .. id .. ':dependencies' end
 local function k_await(id) return 'jobgate:await:' .. id end
+local function k_worker(w) return 'rq:worker:' .. w end
+local function k_execution(id, token) return 'rq:execution:' .. id .. ':' .. token end
+local function k_executions(id) return 'rq:executions:' .. id end
 
 -- RQ's timestamp: UTC '%Y-%m-%dT%H:%M:%S.%fZ' (civil date from days since the epoch).
 local function rq_ts(sec, usec)
@@ -134,6 +137,47 @@ end
 
 local function expire_or_persist(key, ttl)
   if ttl == -1 then redis.call('PERSIST', key) else redis.call('EXPIRE', key, ttl) end
+end
+
+-- A named worker's lease as RQ shows one: the worker hash (`rq info` lists it, busy, with its
+-- current job) and the execution keys. Both outlive the lease by a minute, as RQ's do.
+local function execution_started(w, queues, id, token, expires)
+  local ttl = math.ceil(expires - NOW) + 60
+  local wkey = k_worker(w)
+  if redis.call('EXISTS', wkey) == 0 then redis.call('HSET', wkey, 'birth', NOW_TS) end
+  redis.call('HSET', wkey, 'name', w, 'queues', table.concat(queues, ','), 'state', 'busy',
+    'current_job', id, 'last_heartbeat', NOW_TS, 'version', 'jobgate')
+  redis.call('EXPIRE', wkey, math.max(ttl, 480))
+  redis.call('SADD', 'rq:workers', wkey)
+  for _, q in ipairs(queues) do redis.call('SADD', 'rq:workers:' .. q, wkey) end
+  local now = num(NOW)
+  redis.call('HSET', k_execution(id, token), 'id', token, 'created_at', now, 'last_heartbeat', now, 'worker_name', w)
+  redis.call('EXPIRE', k_execution(id, token), ttl)
+  redis.call('ZADD', k_executions(id), SEC + ttl, token)
+  redis.call('EXPIRE', k_executions(id), ttl)
+end
+
+local function execution_extended(w, id, token, expires)
+  local ttl = math.ceil(expires - NOW) + 60
+  redis.call('HSET', k_execution(id, token), 'last_heartbeat', num(NOW))
+  redis.call('EXPIRE', k_execution(id, token), ttl)
+  redis.call('ZADD', k_executions(id), SEC + ttl, token)
+  redis.call('EXPIRE', k_executions(id), ttl)
+  redis.call('HSET', k_worker(w), 'last_heartbeat', NOW_TS)
+  redis.call('EXPIRE', k_worker(w), math.max(ttl, 480))
+end
+
+-- A lease ended (settled, expired or deleted): its execution goes, and its named worker is idle
+-- again unless it has moved on to another job.
+local function execution_ended(id, token)
+  local w = redis.call('HGET', k_job(id), 'worker_name')
+  if not w or w == '' then return end
+  redis.call('DEL', k_execution(id, token))
+  redis.call('ZREM', k_executions(id), token)
+  if redis.call('HGET', k_worker(w), 'current_job') == id then
+    redis.call('HDEL', k_worker(w), 'current_job')
+    redis.call('HSET', k_worker(w), 'state', 'idle')
+  end
 end
 
 local function fail_job(id, q, token, exc_zlib, exc_b64)

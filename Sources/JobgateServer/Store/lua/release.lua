@@ -7,6 +7,7 @@ local id, token = ARGV[1], ARGV[2]
 local q, member = held_lease(id, token, false)
 if not q then return redis.error_reply(member) end
 redis.call('ZREM', k_wip(q), member)
+execution_ended(id, token)
 local delay = tonumber(ARGV[3]) or 0
 if delay > 0 then
   return {'scheduled', schedule(id, q, NOW + delay)}

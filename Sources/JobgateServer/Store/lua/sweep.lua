@@ -35,6 +35,7 @@ for _, qkey in ipairs(redis.call('SMEMBERS', QUEUES)) do
     local id, token = string.match(member, '^([^:]+):(.*)$')
     if not id then id, token = member, '' end
     if redis.call('EXISTS', k_job(id)) == 1 then
+      execution_ended(id, token)
       retry_or_fail(id, q, token, true, exc_zlib, exc_b64)
       expired = expired + 1
     end
