@@ -7,6 +7,8 @@ public struct ServerConfig: Sendable {
     public var gateway = GatewayConfig()
     /// How long a graceful shutdown waits for in-flight replies before closing anyway.
     public var shutdownGraceMs: UInt64 = 10_000
+    public var unixMode: mode_t = 0o660
+    public var unixGroup: gid_t? = nil
 
     public init(redis: RedisEndpoint) { self.redis = redis }
 }
@@ -41,7 +43,8 @@ public final class Server {
     /// Binds every listen address; throws before anything is served if one fails.
     public func bind() throws {
         for address in config.listen {
-            let listener = try Listener(loop: loop, hub: hub, address: address) { [unowned self] connection in
+            let listener = try Listener(loop: loop, hub: hub, address: address, unixMode: config.unixMode,
+                                        unixGroup: config.unixGroup) { [unowned self] connection in
                 if self.stopping { connection.close(); return }
                 self.gateway.accept(connection)
             }

@@ -20,6 +20,24 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("log-level"), help: "debug, info, warn or error.")
     var logLevel = "info"
 
+    @Option(name: .long, help: "TCP clients must send {\"op\":\"auth\",\"token\":...} first. Also JOBGATE_TOKEN.")
+    var token: String?
+
+    @Option(name: .customLong("token-file"), help: "Read the token from this file (its first line).")
+    var tokenFile: String?
+
+    @Option(name: .customLong("unix-mode"), help: "File mode of Unix sockets, in octal.")
+    var unixMode = "0660"
+
+    @Option(name: .customLong("unix-group"), help: "Group that owns the Unix sockets.")
+    var unixGroup: String?
+
+    @Flag(name: .long, help: "Allow a non-loopback TCP listener without a token.")
+    var insecure = false
+
+    @Option(name: .customLong("max-connections"), help: "Open connections beyond this get OVERLOADED and are closed.")
+    var maxConnections = 10_000
+
     func validate() throws {
         guard Log.Level(name: logLevel) != nil else { throw ValidationError("--log-level must be debug, info, warn or error") }
         guard maxLine >= 1024 && maxLine <= 64 << 20 else { throw ValidationError("--max-line must be between 1024 and 67108864") }
@@ -29,10 +47,40 @@ struct Serve: ParsableCommand {
         if let redis, RedisEndpoint(url: redis) == nil {
             throw ValidationError("--redis \(redis): expected redis://HOST:PORT/DB or unix:///PATH")
         }
+        guard mode_t(unixMode, radix: 8) != nil else { throw ValidationError("--unix-mode must be octal, e.g. 0660") }
+        guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
+    }
+
+    /// The token from --token, --token-file or JOBGATE_TOKEN, in that order.
+    private func resolveToken() throws -> [UInt8]? {
+        if let token { return Array(token.utf8) }
+        if let tokenFile {
+            guard let f = fopen(tokenFile, "r") else {
+                throw ValidationError("cannot read --token-file \(tokenFile): \(String(cString: strerror(errno)))")
+            }
+            defer { fclose(f) }
+            var buf = [CChar](repeating: 0, count: 4096)
+            guard fgets(&buf, Int32(buf.count), f) != nil else { throw ValidationError("--token-file \(tokenFile) is empty") }
+            let line = String(cString: buf).split(whereSeparator: { $0 == "\n" || $0 == "\r" }).first.map(String.init) ?? ""
+            guard !line.isEmpty else { throw ValidationError("--token-file \(tokenFile) is empty") }
+            return Array(line.utf8)
+        }
+        if let env = getenv("JOBGATE_TOKEN"), env.pointee != 0 { return Array(String(cString: env).utf8) }
+        return nil
     }
 
     func run() throws {
         Log.threshold = Log.Level(name: logLevel)!
+        let token = try resolveToken()
+        let addresses = listen.map { ListenAddress($0)! }
+        if token == nil && !insecure, let open = addresses.first(where: { !$0.isLoopback }) {
+            throw ValidationError("refusing to listen on \(open) without a token: anyone who can reach it could run and delete jobs. Give --token (or --token-file, JOBGATE_TOKEN), or --insecure if the network is trusted.")
+        }
+        var group: gid_t? = nil
+        if let unixGroup {
+            guard let g = getgrnam(unixGroup) else { throw ValidationError("--unix-group \(unixGroup): no such group") }
+            group = g.pointee.gr_gid
+        }
         var privateRedis: PrivateRedis? = nil
         let endpoint: RedisEndpoint
         if let redis {
@@ -44,8 +92,12 @@ struct Serve: ParsableCommand {
             endpoint = .unix(path: child.socketPath, db: 0)
         }
         var config = ServerConfig(redis: endpoint)
-        config.listen = listen.map { ListenAddress($0)! }
+        config.listen = addresses
         config.gateway.session.maxLine = maxLine
+        config.gateway.token = token
+        config.gateway.maxConnections = maxConnections
+        config.unixMode = mode_t(unixMode, radix: 8)!
+        config.unixGroup = group
         let server = Server(config: config)
         do {
             try server.bind()

@@ -8,17 +8,17 @@ import json
 import os
 import re
 
-from jobgate_harness import ROOT
+from jobgate_harness import ROOT, Stack
 
 VOLATILE = {"lease", "expires_at", "created_at", "enqueued_at", "started_at", "ended_at",
             "last_heartbeat", "run_at", "retry_at", "gateway"}
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
-def wire_examples():
+def wire_examples(kind="wire"):
     text = open(os.path.join(ROOT, "protocol.md"), encoding="utf-8").read()
     pairs = []
-    for block in re.findall(r"```wire\n(.*?)```", text, re.S):
+    for block in re.findall(r"```" + kind + r"\n(.*?)```", text, re.S):
         request = None
         for line in block.splitlines():
             if line.startswith("> "):
@@ -63,9 +63,23 @@ def test_examples_are_extracted():
 
 
 def test_every_protocol_example(stack):
+    run_examples(stack, wire_examples())
+
+
+def test_every_auth_example():
+    s = Stack(gateway_args=["--token", "s3cret"])
+    try:
+        examples = wire_examples("wire-auth")
+        assert examples, "protocol.md lost its auth examples"
+        run_examples(s, examples)
+    finally:
+        s.close()
+
+
+def run_examples(stack, examples):
     learned = {}
     with stack.client() as c:
-        for request, documented in wire_examples():
+        for request, documented in examples:
             for stand_in, real in learned.items():
                 request = request.replace(stand_in, real)
                 documented = documented.replace(stand_in, real)

@@ -122,7 +122,8 @@ class Gateway:
             if self.proc.poll() is not None:
                 raise AssertionError(f"jobgate exited with {self.proc.returncode}:\n{self.read_log()}")
             try:
-                with self.client(timeout=1) as c:
+                # The Unix socket: trusted even when TCP needs a token.
+                with self.client(unix=True, timeout=1) as c:
                     return c.call({"op": "ping"}).get("redis") == "ready"
             except OSError:
                 return False

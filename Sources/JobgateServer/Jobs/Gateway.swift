@@ -13,6 +13,10 @@ public struct GatewayConfig: Sendable {
     public var sweepLimit = 1000
     /// Owner name written to `rq:scheduler-lock:<q>` while a sweep promotes that queue.
     public var schedulerLockOwner = "jobgate"
+    /// TCP clients must `auth` with this token first; nil lets everyone in.
+    public var token: [UInt8]? = nil
+    /// Open connections beyond this are answered OVERLOADED and closed.
+    public var maxConnections = 10_000
 
     public init() {}
 }
@@ -43,8 +47,15 @@ public final class Gateway: RequestHandler {
     }
 
     public func accept(_ connection: Connection) {
-        sessions[connection.id] = Session(connection: connection, handler: self, limits: config.session)
+        let session = Session(connection: connection, handler: self, limits: config.session)
+        // Unix sockets are guarded by their file mode, so they are trusted without a token.
+        session.authenticated = config.token == nil || connection.isUnixSocket
+        sessions[connection.id] = session
         counters.connectionsAccepted += 1
+        if sessions.count > config.maxConnections {
+            counters.refusedConnections += 1
+            session.refuse(OpError(.overloaded, "too many connections (--max-connections \(config.maxConnections)); try again later"))
+        }
     }
 
     public var openSessions: Dictionary<UInt64, Session>.Values { sessions.values }
@@ -60,6 +71,10 @@ public final class Gateway: RequestHandler {
         }
         counters.count(op)
         do {
+            if op == "auth" { return try auth(&request, reply) }
+            guard reply.session.authenticated else {
+                throw OpError(.unauthorized, "send {\"op\":\"auth\",\"token\":...} first")
+            }
             switch op {
             case "ping": try ping(&request, reply)
             case "enqueue": try enqueue(&request, reply)
@@ -96,11 +111,13 @@ struct Counters {
     var connectionsAccepted = 0
     var errors = 0
     var leaseExpiries = 0
+    var refusedConnections = 0
+    var authFailures = 0
     var promoted = 0
     private(set) var ops: [String: Int] = [:]
 
     private static let known: Set<String> = ["ping", "enqueue", "lease", "heartbeat", "ack", "fail", "release", "job", "stats",
-                                             "result", "cancel", "delete", "failed", "requeue", "pause", "resume"]
+                                             "result", "cancel", "delete", "failed", "requeue", "pause", "resume", "auth"]
 
     mutating func count(_ op: String) {
         // Unknown op names are counted together so a client cannot grow this table.

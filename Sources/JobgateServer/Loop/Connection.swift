@@ -39,6 +39,33 @@ public final class Connection {
 
     deinit { writeRequest.deallocate() }
 
+    /// The peer's address for logs: `ip:port`, or `unix` for a Unix socket.
+    public var peer: String {
+        guard !isUnixSocket else { return "unix" }
+        var storage = sockaddr_storage()
+        var len = Int32(MemoryLayout<sockaddr_storage>.size)
+        let rc = withUnsafeMutablePointer(to: &storage) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                uv_tcp_getpeername(UnsafeMutableRawPointer(stream).assumingMemoryBound(to: uv_tcp_t.self), $0, &len)
+            }
+        }
+        guard rc == 0 else { return "?" }
+        var host = [CChar](repeating: 0, count: 64)
+        let family = storage.ss_family
+        return withUnsafePointer(to: &storage) { p in
+            if family == sa_family_t(AF_INET6) {
+                return p.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { a in
+                    uv_ip6_name(a, &host, host.count)
+                    return "[\(String(cString: host))]:\(UInt16(bigEndian: a.pointee.sin6_port))"
+                }
+            }
+            return p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { a in
+                uv_ip4_name(a, &host, host.count)
+                return "\(String(cString: host)):\(UInt16(bigEndian: a.pointee.sin_port))"
+            }
+        }
+    }
+
     /// Bytes accepted by `write` that have not yet left the process.
     public var pendingOutput: Int { outbox.count + inFlightCount }
 

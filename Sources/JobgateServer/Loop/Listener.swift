@@ -51,7 +51,9 @@ public final class Listener {
     private let loop: EventLoop
     private let onAccept: (Connection) -> Void
 
-    public init(loop: EventLoop, hub: ConnectionHub, address: ListenAddress, onAccept: @escaping (Connection) -> Void) throws {
+    /// `unixMode` and `unixGroup` set the socket file's permissions: who may connect at all.
+    public init(loop: EventLoop, hub: ConnectionHub, address: ListenAddress, unixMode: mode_t = 0o660,
+                unixGroup: gid_t? = nil, onAccept: @escaping (Connection) -> Void) throws {
         self.address = address
         self.loop = loop
         self.hub = hub
@@ -80,6 +82,8 @@ public final class Listener {
         case .unix(let path):
             Listener.removeStaleSocket(path)
             rc = uv_pipe_bind(handle.assumingMemoryBound(to: uv_pipe_t.self), path)
+            if rc == 0 && chmod(path, unixMode) != 0 { rc = -errno }
+            if rc == 0, let gid = unixGroup, chown(path, uid_t.max, gid) != 0 { rc = -errno }
         }
         if rc == 0 {
             stream.pointee.data = Unmanaged.passUnretained(self).toOpaque()

@@ -7,11 +7,13 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case duplicate = "DUPLICATE"
     case wrongState = "WRONG_STATE"
     case tooLarge = "TOO_LARGE"
+    case unauthorized = "UNAUTHORIZED"
+    case overloaded = "OVERLOADED"
     case unavailable = "UNAVAILABLE"
     case `internal` = "INTERNAL"
 
     /// Whether sending the same request again later can succeed.
-    public var retryable: Bool { self == .unavailable }
+    public var retryable: Bool { self == .unavailable || self == .overloaded }
 }
 
 public struct OpError: Error, Sendable {

@@ -80,6 +80,7 @@ public struct JSONWriter {
     /// Writes a number with at most millisecond precision, as timestamps and durations need.
     public mutating func seconds(_ v: Double) {
         let ms = Int((v * 1000).rounded())
+        if ms < 0 && ms > -1000 { bytes.append(UInt8(ascii: "-")) }  // int(0) would drop the sign
         int(ms / 1000)
         let frac = abs(ms % 1000)
         if frac == 0 { return }

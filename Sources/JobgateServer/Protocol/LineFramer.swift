@@ -28,7 +28,7 @@ public struct LineFramer {
             }
             if partial.isEmpty {
                 emit(piece, handle)
-            } else if partial.count + piece.count > maxLine {
+            } else if partial.count + piece.count - LineFramer.trailingCR(piece.last ?? partial.last) > maxLine {
                 partial.removeAll()
                 handle(.tooLarge)
             } else {
@@ -50,7 +50,8 @@ public struct LineFramer {
 
     private mutating func keepTail(_ tail: UnsafeRawBufferPointer, _ handle: (Event) -> Void) {
         if discarding { return }
-        if partial.count + tail.count > maxLine {
+        // A `\r` ending the tail may be the one before the newline, which is not counted.
+        if partial.count + tail.count - LineFramer.trailingCR(tail.last) > maxLine {
             partial = []
             discarding = true
             handle(.tooLarge)
@@ -66,6 +67,8 @@ public struct LineFramer {
         if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return }
         handle(.line(line))
     }
+
+    private static func trailingCR(_ last: UInt8?) -> Int { last == UInt8(ascii: "\r") ? 1 : 0 }
 
     private func firstNewline(_ b: UnsafeRawBufferPointer, from: Int) -> Int? {
         guard from < b.count,

@@ -25,6 +25,9 @@ public final class Session: ConnectionDelegate {
     private var headSeq: UInt64 = 0
     private var early: [UInt64: [UInt8]] = [:]
     private var peerEnded = false
+    /// Whether this connection may use ops other than `auth` (set by the handler).
+    public var authenticated = false
+    public var failedAuths = 0
 
     public init(connection: Connection, handler: RequestHandler, limits: SessionLimits) {
         self.connection = connection
@@ -103,6 +106,14 @@ public final class Session: ConnectionDelegate {
 
     private func closeIfDone() {
         if peerEnded && outstanding == 0 && connection.pendingOutput == 0 { connection.close() }
+    }
+
+    /// Answers one unsolicited error (e.g. OVERLOADED) and closes once it is written.
+    public func refuse(_ error: OpError) {
+        let ticket = ReplyTicket(session: self, seq: nextSeq, ref: nil)
+        nextSeq += 1
+        ticket.fail(error)
+        stopReading()
     }
 
     /// Stops reading new requests (shutdown); replies still in flight are still written.

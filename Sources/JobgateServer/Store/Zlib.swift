@@ -55,6 +55,8 @@ public final class Zlib {
             guard rc == Z_OK || rc == Z_BUF_ERROR, inflater.avail_out == 0, out.count < limit else { return nil }
             out.append(contentsOf: repeatElement(0, count: min(out.count, limit - out.count)))
         }
+        // The first buffer may be larger than `limit`, so output that fit in it is checked here.
+        guard produced <= limit else { return nil }
         out.removeLast(out.count - produced)
         return out
     }

@@ -1,0 +1,180 @@
+"""Trying to break it: strangers, too many connections, random bytes, slow and half-open clients."""
+import json
+import os
+import random
+import socket
+import stat
+import subprocess
+import time
+
+import pytest
+
+from jobgate_harness import Client, Stack, free_tcp_port, jobgate_binary, wait_until
+
+
+@pytest.fixture
+def guarded():
+    s = Stack(gateway_args=["--token", "s3cret"])
+    yield s
+    s.close()
+
+
+def test_tcp_needs_auth_unix_does_not(guarded):
+    with guarded.client() as c:
+        r = c.call({"op": "ping", "ref": 1})
+        assert r["error"]["code"] == "UNAUTHORIZED" and r["ref"] == 1
+        assert c.call({"op": "enqueue", "queue": "q", "func": "f"})["error"]["code"] == "UNAUTHORIZED"
+        assert c.call({"op": "auth", "token": "nope"})["error"]["code"] == "UNAUTHORIZED"
+        assert c.ok({"op": "auth", "token": "s3cret"}) == {"ok": True}
+        assert c.ok({"op": "ping"})["redis"] == "ready"
+    with guarded.client(unix=True) as u:
+        assert u.ok({"op": "ping"})["redis"] == "ready"
+
+
+def test_three_wrong_tokens_close_the_connection(guarded):
+    with guarded.client() as c:
+        for _ in range(3):
+            assert c.call({"op": "auth", "token": "guess"})["error"]["code"] == "UNAUTHORIZED"
+        c.send({"op": "auth", "token": "s3cret"})
+        with pytest.raises(ConnectionError):
+            c.reply()
+    assert "auth failed" in guarded.gateway.read_log()
+
+
+def test_token_from_file_and_environment(tmp_path):
+    port = free_tcp_port()
+    token_file = tmp_path / "token"
+    token_file.write_text("from-file\n")
+    for extra, env, token in ((["--token-file", str(token_file)], {}, "from-file"),
+                              ([], {"JOBGATE_TOKEN": "from-env"}, "from-env")):
+        s = Stack()
+        try:
+            p = subprocess.Popen([jobgate_binary(), "serve", "--listen", f"tcp://127.0.0.1:{port}",
+                                  "--redis", s.redis.url, *extra], env={**os.environ, **env},
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            wait_until(lambda: _connects(port), what="gateway")
+            with Client.tcp("127.0.0.1", port) as c:
+                assert c.call({"op": "ping"})["error"]["code"] == "UNAUTHORIZED"
+                c.ok({"op": "auth", "token": token})
+                assert c.ok({"op": "ping"})["ok"]
+            p.terminate()
+            p.wait(timeout=20)
+        finally:
+            s.close()
+
+
+def test_refuses_open_tcp_without_token(tmp_path):
+    args = [jobgate_binary(), "serve", "--listen", f"tcp://0.0.0.0:{free_tcp_port()}",
+            "--redis", "unix:///nonexistent.sock"]
+    out = subprocess.run(args, capture_output=True, timeout=20)
+    assert out.returncode != 0 and b"refusing to listen on tcp://0.0.0.0" in out.stderr
+    p = subprocess.Popen(args + ["--insecure"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        time.sleep(0.5)
+        assert p.poll() is None, "--insecure lets it listen"
+    finally:
+        p.terminate()
+        p.wait(timeout=20)
+
+
+def test_unix_socket_mode(stack):
+    assert stat.S_IMODE(os.stat(stack.gateway.unix).st_mode) == 0o660
+    g = stack.add_gateway(["--unix-mode", "0600"])
+    assert stat.S_IMODE(os.stat(g.unix).st_mode) == 0o600
+
+
+def test_max_connections_answers_overloaded(stack):
+    g = stack.add_gateway(["--max-connections", "3"])
+    held = [g.client() for _ in range(3)]
+    for c in held:
+        assert c.ok({"op": "ping"})["ok"]
+    extra = g.client()
+    r = extra.reply()
+    assert r["error"]["code"] == "OVERLOADED" and r["error"]["retryable"] is True
+    with pytest.raises(ConnectionError):
+        extra.reply()
+    held.pop().close()
+    wait_until(lambda: _ping_ok(g), what="a free slot")
+
+
+def test_random_bytes_never_take_it_down(stack):
+    rng = random.Random(2026)
+    alphabet = b'{}[]":,0123456789.eE+-truefalsn \\u\x00\xff\n\t\r' + bytes(range(32, 127))
+    for round_ in range(30):
+        with stack.client() as c:
+            blob = bytes(rng.choice(alphabet) for _ in range(rng.randint(1, 20000)))
+            c.send_raw(blob + b"\n")
+            c.send({"op": "ping", "ref": round_})
+            # Every reply is one JSON object; the last one answers our ping.
+            while True:
+                r = c.reply()
+                assert isinstance(r, dict) and "ok" in r
+                if r.get("ref") == round_ and r.get("ok"):
+                    break
+    assert _ping_ok(stack.gateway)
+
+
+def test_mutated_requests_get_clean_errors(client):
+    rng = random.Random(7)
+    base = json.dumps({"op": "enqueue", "queue": "fz", "func": "a.b", "args": [1, {"x": [2.5e10, None]}],
+                       "kwargs": {"k": "v"}, "retries": 2, "retry_intervals": [1, 2], "meta": {"m": 1}}).encode()
+    for i in range(2000):
+        b = bytearray(base)
+        for _ in range(rng.randint(1, 4)):
+            kind = rng.randint(0, 2)
+            pos = rng.randrange(len(b))
+            if kind == 0:
+                b[pos] = rng.randrange(256)
+            elif kind == 1:
+                del b[pos]
+            else:
+                b.insert(pos, rng.choice(b'{}[]",:0\\'))
+        line = bytes(b).replace(b"\n", b" ")
+        client.send_raw(line + b"\n")
+        r = client.reply()
+        assert r["ok"] is True or r["error"]["code"] in ("BAD_REQUEST", "UNKNOWN_OP"), (line, r)
+    assert client.ok({"op": "ping"})["redis"] == "ready"
+
+
+def test_slow_loris_and_half_open_clients_do_not_block_others(stack):
+    slow = [socket.create_connection(("127.0.0.1", stack.gateway.port)) for _ in range(50)]
+    for s in slow:
+        s.sendall(b'{"op":"pi')  # never finished
+    idle = [socket.create_connection(("127.0.0.1", stack.gateway.port)) for _ in range(200)]
+    start = time.time()
+    with stack.client() as c:
+        for _ in range(100):
+            assert c.ok({"op": "ping"})["ok"]
+    assert time.time() - start < 5
+    for s in slow:
+        s.sendall(b'ng"}\n')
+        assert json.loads(s.makefile().readline())["ok"] is True
+    for s in slow + idle:
+        s.close()
+
+
+def test_huge_numbers_and_long_strings(client):
+    r = client.call({"op": "enqueue", "queue": "q", "func": "f", "retries": 1e300})
+    assert r["error"]["code"] == "BAD_REQUEST"
+    client.send_raw(b'{"op":"enqueue","queue":"q","func":"f","args":[1e999999,123456789012345678901234567890]}\n')
+    r = client.reply()
+    assert r["ok"] is True, "numbers outside double range are valid JSON and kept as written"
+    job = client.ok({"op": "lease", "queues": ["q"]})["job"]
+    assert job["id"] == r["id"]
+    assert client.call({"op": "enqueue", "queue": "q" * 129, "func": "f"})["error"]["code"] == "BAD_REQUEST"
+
+
+def _connects(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def _ping_ok(g):
+    try:
+        with g.client(timeout=2) as c:
+            return c.call({"op": "ping"}).get("ok")
+    except OSError:
+        return False
