@@ -7,6 +7,8 @@ public struct ServerConfig: Sendable {
     public var gateway = GatewayConfig()
     /// How long a graceful shutdown waits for in-flight replies before closing anyway.
     public var shutdownGraceMs: UInt64 = 10_000
+    /// Where to serve Prometheus metrics (`GET /metrics`), if anywhere.
+    public var metrics: ListenAddress? = nil
     public var unixMode: mode_t = 0o660
     public var unixGroup: gid_t? = nil
 
@@ -24,6 +26,7 @@ public final class Server {
     private let gateway: Gateway
     private let sweeper: Sweeper
     private var listeners: [Listener] = []
+    private var scrapes: [ObjectIdentifier: MetricsHTTP] = [:]
     private var signals: [SignalWatcher] = []
     private var drainTimer: LoopTimer?
     private var stopping = false
@@ -55,6 +58,19 @@ public final class Server {
             }
             Log.info("listening", fields)
         }
+        if let metrics = config.metrics { try bindMetrics(metrics) }
+    }
+
+    private func bindMetrics(_ address: ListenAddress) throws {
+        let listener = try Listener(loop: loop, hub: hub, address: address, unixMode: config.unixMode,
+                                    unixGroup: config.unixGroup) { [unowned self] connection in
+            let scrape = MetricsHTTP(connection: connection, render: { [unowned self] done in
+                self.gateway.scrapeMetrics(done)
+            }, onClose: { [unowned self] s in self.scrapes[ObjectIdentifier(s)] = nil })
+            self.scrapes[ObjectIdentifier(scrape)] = scrape
+        }
+        listeners.append(listener)
+        Log.info("serving metrics", ["address": address.description, "path": "/metrics"])
     }
 
     public var boundAddresses: [ListenAddress] {

@@ -38,6 +38,9 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("max-connections"), help: "Open connections beyond this get OVERLOADED and are closed.")
     var maxConnections = 10_000
 
+    @Option(name: .long, help: ArgumentHelp("Serve Prometheus metrics (GET /metrics) here: tcp://HOST:PORT or unix:PATH.", valueName: "address"))
+    var metrics: String?
+
     func validate() throws {
         guard Log.Level(name: logLevel) != nil else { throw ValidationError("--log-level must be debug, info, warn or error") }
         guard maxLine >= 1024 && maxLine <= 64 << 20 else { throw ValidationError("--max-line must be between 1024 and 67108864") }
@@ -49,6 +52,9 @@ struct Serve: ParsableCommand {
         }
         guard mode_t(unixMode, radix: 8) != nil else { throw ValidationError("--unix-mode must be octal, e.g. 0660") }
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
+        if let metrics, ListenAddress(metrics) == nil {
+            throw ValidationError("--metrics \(metrics): expected tcp://HOST:PORT or unix:PATH")
+        }
     }
 
     /// The token from --token, --token-file or JOBGATE_TOKEN, in that order.
@@ -98,6 +104,7 @@ struct Serve: ParsableCommand {
         config.gateway.maxConnections = maxConnections
         config.unixMode = mode_t(unixMode, radix: 8)!
         config.unixGroup = group
+        config.metrics = metrics.flatMap { ListenAddress($0) }
         let server = Server(config: config)
         do {
             try server.bind()

@@ -1,3 +1,5 @@
+@preconcurrency import CLibUV
+
 public struct GatewayConfig: Sendable {
     public var session = SessionLimits()
     /// Jobs in one batch enqueue.
@@ -59,9 +61,15 @@ public final class Gateway: RequestHandler {
     }
 
     public var openSessions: Dictionary<UInt64, Session>.Values { sessions.values }
+    var sessionCount: Int { sessions.count }
 
     public func sessionClosed(_ session: Session) {
         sessions[session.connection.id] = nil
+    }
+
+    public func replied(slot: Int, startedNs: UInt64, failed: Bool) {
+        counters.observe(slot, seconds: Double(uv_hrtime() - startedNs) / 1e9)
+        if failed { counters.errors += 1 }
     }
 
     public func handle(_ request: inout Request, reply: ReplyTicket) {
@@ -69,7 +77,10 @@ public final class Gateway: RequestHandler {
             reply.fail(OpError.bad("missing string field 'op'"))
             return
         }
-        counters.count(op)
+        let slot = Counters.slot(op)
+        counters.count(slot)
+        var reply = reply
+        reply.timing = (slot, uv_hrtime())
         do {
             if op == "auth" { return try auth(&request, reply) }
             guard reply.session.authenticated else {
@@ -95,7 +106,6 @@ public final class Gateway: RequestHandler {
             default: throw OpError(.unknownOp, "unknown op '\(op)'")
             }
         } catch {
-            counters.errors += 1
             reply.fail(error)
         }
     }
@@ -104,23 +114,5 @@ public final class Gateway: RequestHandler {
     public func stopWaiting() {
         waiters.finishAll()
         results.finishAll()
-    }
-}
-
-struct Counters {
-    var connectionsAccepted = 0
-    var errors = 0
-    var leaseExpiries = 0
-    var refusedConnections = 0
-    var authFailures = 0
-    var promoted = 0
-    private(set) var ops: [String: Int] = [:]
-
-    private static let known: Set<String> = ["ping", "enqueue", "lease", "heartbeat", "ack", "fail", "release", "job", "stats",
-                                             "result", "cancel", "delete", "failed", "requeue", "pause", "resume", "auth"]
-
-    mutating func count(_ op: String) {
-        // Unknown op names are counted together so a client cannot grow this table.
-        ops[Counters.known.contains(op) ? op : "unknown", default: 0] += 1
     }
 }

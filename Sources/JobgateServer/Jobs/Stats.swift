@@ -42,9 +42,11 @@ extension Gateway {
         w.key("lease_expiries"); w.int(counters.leaseExpiries)
         w.key("promoted"); w.int(counters.promoted)
         w.key("ops"); w.raw("{")
-        for (i, (op, n)) in counters.ops.sorted(by: { $0.key < $1.key }).enumerated() {
-            if i > 0 { w.raw(",") }
-            w.string(op); w.raw(":"); w.int(n)
+        var first = true
+        for (i, op) in Counters.opNames.enumerated() where counters.ops[i] > 0 {
+            if !first { w.raw(",") }
+            first = false
+            w.string(op); w.raw(":"); w.int(counters.ops[i])
         }
         w.raw("}}")
     }

@@ -1,3 +1,5 @@
+@preconcurrency import CLibUV
+
 /// Runs the sweep script a few times a second: due scheduled jobs move to their queues and
 /// expired leases come back as failed attempts. Every gateway sweeps; the script is atomic and
 /// reads Redis's clock, so concurrent sweeps never move a job twice.
@@ -25,6 +27,7 @@ final class Sweeper {
         guard !running, gateway.store.isReady else { return }
         running = true
         let limit = gateway.config.sweepLimit
+        let sent = uv_hrtime()
         gateway.store.run(.sweep, argCount: 4) { cmd in
             cmd.arg(limit)
             cmd.arg(expiredText)
@@ -33,9 +36,11 @@ final class Sweeper {
         } done: { [unowned self] result in
             running = false
             guard case .success(let counts) = result else { return }
+            gateway.counters.redisRoundTrip = Double(uv_hrtime() - sent) / 1e9
             let promoted = counts[0].integer, expired = counts[1].integer
             gateway.counters.promoted += promoted
             gateway.counters.leaseExpiries += expired
+            if expired > 0 { Log.info("leases expired", ["count": expired]) }
             if promoted >= limit || expired >= limit { sweep() }
         }
     }

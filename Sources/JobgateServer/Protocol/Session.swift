@@ -2,6 +2,8 @@
 public protocol RequestHandler: AnyObject {
     func handle(_ request: inout Request, reply: ReplyTicket)
     func sessionClosed(_ session: Session)
+    /// A timed request was answered (for latency histograms and error counts).
+    func replied(slot: Int, startedNs: UInt64, failed: Bool)
 }
 
 public struct SessionLimits: Sendable {
@@ -18,7 +20,7 @@ public struct SessionLimits: Sendable {
 /// the half-close rule (a peer that shuts its sending side still gets every reply).
 public final class Session: ConnectionDelegate {
     public let connection: Connection
-    private let handler: RequestHandler
+    let handler: RequestHandler
     private let limits: SessionLimits
     private var framer: LineFramer
     private var nextSeq: UInt64 = 0
@@ -130,6 +132,8 @@ public struct ReplyTicket {
     public let session: Session
     let seq: UInt64
     var ref: [UInt8]?
+    /// Set by the handler to have the answer timed: (its slot for the op, start time in ns).
+    public var timing: (slot: Int, startedNs: UInt64)? = nil
 
     public func ok(_ body: (inout JSONWriter) -> Void = { _ in }) {
         var w = JSONWriter()
@@ -138,6 +142,7 @@ public struct ReplyTicket {
         body(&w)
         w.raw("}\n")
         session.complete(seq, w.bytes)
+        if let timing { session.handler.replied(slot: timing.slot, startedNs: timing.startedNs, failed: false) }
     }
 
     public func fail(_ error: Error) {
@@ -155,5 +160,6 @@ public struct ReplyTicket {
         if let id = e.id { w.key("id"); w.string(id) }
         w.raw("}\n")
         session.complete(seq, w.bytes)
+        if let timing { session.handler.replied(slot: timing.slot, startedNs: timing.startedNs, failed: true) }
     }
 }

@@ -1,0 +1,132 @@
+@preconcurrency import CLibUV
+
+/// What a gateway counts about itself: requests and their latency per op, connections, sweeps.
+/// Rendered by `stats` (JSON) and the Prometheus endpoint.
+struct Counters {
+    static let opNames = ["ping", "auth", "enqueue", "lease", "heartbeat", "ack", "fail", "release", "job", "stats",
+                          "result", "cancel", "delete", "failed", "requeue", "pause", "resume", "unknown"]
+    private static let index: [String: Int] = Dictionary(uniqueKeysWithValues: opNames.enumerated().map { ($1, $0) })
+
+    var connectionsAccepted = 0
+    var refusedConnections = 0
+    var authFailures = 0
+    var errors = 0
+    var leaseExpiries = 0
+    var promoted = 0
+    /// Seconds the last sweep script took, send to reply: Redis's round trip with a little work.
+    var redisRoundTrip = 0.0
+    private(set) var ops = [Int](repeating: 0, count: opNames.count)
+    private(set) var latency = [Histogram](repeating: Histogram(), count: opNames.count)
+
+    /// The op's slot; unknown names share one so a client cannot grow these tables.
+    static func slot(_ op: String) -> Int { index[op] ?? opNames.count - 1 }
+
+    mutating func count(_ slot: Int) { ops[slot] += 1 }
+
+    mutating func observe(_ slot: Int, seconds: Double) { latency[slot].observe(seconds) }
+}
+
+/// A Prometheus histogram with fixed buckets from 50 µs to 10 s.
+struct Histogram {
+    static let bounds: [Double] = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                   0.1, 0.25, 0.5, 1, 2.5, 10]
+    private(set) var buckets = [Int](repeating: 0, count: bounds.count)
+    private(set) var count = 0
+    private(set) var sum = 0.0
+
+    mutating func observe(_ v: Double) {
+        count += 1
+        sum += v
+        for i in Histogram.bounds.indices where v <= Histogram.bounds[i] {
+            buckets[i] += 1
+            return
+        }
+    }
+}
+
+extension Gateway {
+    /// One scrape: the queue counts from Redis (left out if Redis cannot answer), then everything else.
+    public func scrapeMetrics(_ done: @escaping ([UInt8]) -> Void) {
+        store.run(.stats, argCount: 0) { _ in } done: { [unowned self] result in
+            if case .success(let rows) = result {
+                done(self.renderMetrics(queues: rows))
+            } else {
+                done(self.renderMetrics(queues: nil))
+            }
+        }
+    }
+
+    /// Prometheus text format (0.0.4): per-queue counts from Redis plus this gateway's counters.
+    func renderMetrics(queues: RedisReply?) -> [UInt8] {
+        var out = ""
+        func family(_ name: String, _ type: String, _ help: String) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+        }
+        func sample(_ name: String, _ labels: String, _ value: Double) {
+            out += labels.isEmpty ? "\(name) \(format(value))\n" : "\(name){\(labels)} \(format(value))\n"
+        }
+        if let queues {
+            family("jobgate_queue_jobs", "gauge", "Jobs per queue and state, from Redis (same on every gateway).")
+            let states = ["queued", "started", "scheduled", "failed", "finished"]
+            for i in 0..<queues.count {
+                let row = queues[i]
+                for (k, state) in states.enumerated() {
+                    sample("jobgate_queue_jobs", "queue=\"\(escapeLabel(row[0].string))\",state=\"\(state)\"", Double(row[k + 1].integer))
+                }
+            }
+            family("jobgate_queue_paused", "gauge", "1 when the queue is paused.")
+            for i in 0..<queues.count {
+                sample("jobgate_queue_paused", "queue=\"\(escapeLabel(queues[i][0].string))\"", Double(queues[i][6].integer))
+            }
+        }
+        family("jobgate_requests_total", "counter", "Requests by op.")
+        for (i, op) in Counters.opNames.enumerated() { sample("jobgate_requests_total", "op=\"\(op)\"", Double(counters.ops[i])) }
+        family("jobgate_request_duration_seconds", "histogram", "Time from reading a request to writing its reply, by op (blocking leases and results include their wait).")
+        for (i, op) in Counters.opNames.enumerated() where counters.latency[i].count > 0 {
+            let h = counters.latency[i]
+            var cumulative = 0
+            for (b, bound) in Histogram.bounds.enumerated() {
+                cumulative += h.buckets[b]
+                sample("jobgate_request_duration_seconds_bucket", "op=\"\(op)\",le=\"\(format(bound))\"", Double(cumulative))
+            }
+            sample("jobgate_request_duration_seconds_bucket", "op=\"\(op)\",le=\"+Inf\"", Double(h.count))
+            sample("jobgate_request_duration_seconds_sum", "op=\"\(op)\"", h.sum)
+            sample("jobgate_request_duration_seconds_count", "op=\"\(op)\"", Double(h.count))
+        }
+        let plain: [(String, String, String, Double)] = [
+            ("jobgate_errors_total", "counter", "Requests answered with an error.", Double(counters.errors)),
+            ("jobgate_connections", "gauge", "Open client connections.", Double(sessionCount)),
+            ("jobgate_connections_accepted_total", "counter", "Client connections accepted.", Double(counters.connectionsAccepted)),
+            ("jobgate_connections_refused_total", "counter", "Connections answered OVERLOADED.", Double(counters.refusedConnections)),
+            ("jobgate_auth_failures_total", "counter", "Wrong auth tokens.", Double(counters.authFailures)),
+            ("jobgate_waiting_leases", "gauge", "Lease requests waiting for a job.", Double(waiters.count)),
+            ("jobgate_lease_expiries_total", "counter", "Leases this gateway's sweeps took back.", Double(counters.leaseExpiries)),
+            ("jobgate_promoted_total", "counter", "Scheduled jobs this gateway's sweeps queued.", Double(counters.promoted)),
+            ("jobgate_redis_up", "gauge", "1 when the Redis connection is ready.", store.isReady ? 1 : 0),
+            ("jobgate_redis_in_flight", "gauge", "Redis commands sent and not yet answered.", Double(store.inFlight)),
+            ("jobgate_redis_roundtrip_seconds", "gauge", "Round trip of the last sweep script.", counters.redisRoundTrip),
+        ]
+        for (name, type, help, value) in plain {
+            family(name, type, help)
+            sample(name, "", value)
+        }
+        return Array(out.utf8)
+    }
+}
+
+private func format(_ v: Double) -> String {
+    v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(v)
+}
+
+private func escapeLabel(_ s: String) -> String {
+    var out = ""
+    for c in s {
+        switch c {
+        case "\\": out += "\\\\"
+        case "\"": out += "\\\""
+        case "\n": out += "\\n"
+        default: out.append(c)
+        }
+    }
+    return out
+}

@@ -1,0 +1,66 @@
+"""The Prometheus endpoint, scraped over real HTTP."""
+import re
+import urllib.error
+import urllib.request
+
+import pytest
+
+from jobgate_harness import Stack, free_tcp_port, wait_until
+
+
+def scrape(url):
+    with urllib.request.urlopen(url + "/metrics", timeout=10) as r:
+        return r.read().decode()
+
+
+@pytest.fixture
+def scraped():
+    port = free_tcp_port()
+    s = Stack(gateway_args=["--metrics", f"tcp://127.0.0.1:{port}"])
+    yield s, f"http://127.0.0.1:{port}"
+    s.close()
+
+
+def metric(text, name, labels=""):
+    pattern = re.escape(name) + (r"\{" + re.escape(labels) + r"\}" if labels else "") + r" (\S+)"
+    m = re.search(r"^" + pattern + r"$", text, re.M)
+    assert m, f"{name}{{{labels}}} missing"
+    return float(m.group(1))
+
+
+def test_metrics_reflect_work(scraped):
+    stack, url = scraped
+    with stack.client() as c:
+        for _ in range(3):
+            c.ok({"op": "enqueue", "queue": "m", "func": "f"})
+        job = c.ok({"op": "lease", "queues": ["m"]})["job"]
+        c.ok({"op": "fail", "id": job["id"], "lease": job["lease"], "retry": False})
+        c.call({"op": "nope"})
+        c.ok({"op": "lease", "queues": ["m"], "wait": 0})
+    with urllib.request.urlopen(url + "/metrics", timeout=10) as r:
+        assert r.status == 200 and r.headers["Content-Type"].startswith("text/plain")
+        text = r.read().decode()
+    assert metric(text, "jobgate_queue_jobs", 'queue="m",state="queued"') == 1
+    assert metric(text, "jobgate_queue_jobs", 'queue="m",state="started"') == 1
+    assert metric(text, "jobgate_queue_jobs", 'queue="m",state="failed"') == 1
+    assert metric(text, "jobgate_requests_total", 'op="enqueue"') == 3
+    assert metric(text, "jobgate_requests_total", 'op="unknown"') == 1
+    assert metric(text, "jobgate_request_duration_seconds_count", 'op="enqueue"') == 3
+    assert metric(text, "jobgate_request_duration_seconds_bucket", 'op="enqueue",le="+Inf"') == 3
+    assert metric(text, "jobgate_errors_total") == 1
+    assert metric(text, "jobgate_redis_up") == 1
+    assert metric(text, "jobgate_connections") >= 0
+    wait_until(lambda: metric(scrape(url), "jobgate_redis_roundtrip_seconds") > 0, what="a sweep's round trip")
+    assert "# TYPE jobgate_request_duration_seconds histogram" in text
+
+
+def test_metrics_other_paths_and_redis_down(scraped):
+    stack, url = scraped
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(url + "/", timeout=10)
+    assert e.value.code == 404
+    stack.redis.stop()
+    with urllib.request.urlopen(url + "/metrics", timeout=10) as r:
+        text = r.read().decode()
+    assert "jobgate_queue_jobs" not in text
+    assert metric(text, "jobgate_redis_up") == 0
