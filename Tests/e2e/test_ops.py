@@ -324,3 +324,18 @@ def test_anonymous_lease_writes_no_worker_keys(stack, client):
     lease(client)
     assert stack.redis.raw("KEYS", "rq:worker*").split() == []
     assert stack.redis.raw("KEYS", f"rq:execution*{jid}*").split() == []
+
+
+def test_batch_ack_settles_each_job(stack, client):
+    ids = [enqueue(client, queue="ba") for _ in range(50)]
+    jobs = client.ok({"op": "lease", "queues": ["ba"], "count": 50})["jobs"]
+    items = [{"id": j["id"], "lease": j["lease"], "result": i} for i, j in enumerate(jobs)]
+    items.append({"id": jobs[0]["id"], "lease": "f" * 32})
+    r = client.ok({"op": "ack", "jobs": items})
+    assert [a["ok"] for a in r["jobs"]] == [True] * 50 + [False]
+    assert r["jobs"][-1]["error"]["code"] == "LEASE_LOST" and r["jobs"][-1]["id"] == jobs[0]["id"]
+    assert {a["id"] for a in r["jobs"][:50]} == set(ids)
+    assert client.ok({"op": "job", "id": jobs[7]["id"]})["job"]["result"] == 7
+    assert stack.redis.raw("ZCARD", "rq:finished:ba").strip() == b"50"
+    bad = client.call({"op": "ack", "jobs": [{"id": ids[0]}]})
+    assert bad["error"]["code"] == "BAD_REQUEST" and bad["error"]["message"].startswith("jobs[0]:")

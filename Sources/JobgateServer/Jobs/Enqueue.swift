@@ -96,8 +96,7 @@ extension Gateway {
                         let row = rows[i]
                         if let error = Gateway.refusal(row, id: jobs[i].id) {
                             w.raw("{\"ok\":false"); w.key("id"); w.string(jobs[i].id)
-                            w.raw(",\"error\":{\"code\":\""); w.raw(Array(error.code.rawValue.utf8))
-                            w.raw("\""); w.key("message"); w.string(error.message); w.raw("}}")
+                            w.key("error"); w.errorObject(error); w.raw("}")
                         } else {
                             w.raw("{\"ok\":true")
                             Gateway.writeEnqueued(jobs[i].id, row, &w)

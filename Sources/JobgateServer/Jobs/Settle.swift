@@ -25,21 +25,79 @@ extension Gateway {
         }
     }
 
+    /// One job, or a batch under `jobs` (each `{id, lease, result}`), settled in one script call.
     func ack(_ r: inout Request, _ reply: ReplyTicket) throws(OpError) {
-        let (id, token) = try leaseFields(&r)
-        // RQ stores a None return value as an absent field; JSON null is the same thing.
-        let result = try r.raw("result").flatMap { $0.elementsEqual("null".utf8) ? nil : Base64.encode($0) }
-        try r.rejectUnknownFields()
-        store.run(.ack, argCount: 3, capacity: 128 + (result?.count ?? 0)) { cmd in
-            cmd.arg(id)
-            cmd.arg(token)
-            cmd.arg(result ?? [])
+        var items: [(id: String, token: String, value: [UInt8])] = []
+        let batch = try r.spanIfPresent("jobs", .array)
+        if let batch {
+            try r.rejectUnknownFields()
+            let line = r.line
+            var index = 0
+            do {
+                try JSONScanner.elements(of: batch, in: line) { span in
+                    guard span.kind == .object else { throw OpError.bad("jobs[\(index)] must be an object") }
+                    var item = try Request(object: span, in: line)
+                    do {
+                        items.append(try ackItem(&item))
+                        try item.rejectUnknownFields()
+                    } catch let error as OpError {
+                        throw OpError.bad("jobs[\(index)]: \(error.message)")
+                    }
+                    index += 1
+                    if items.count > config.maxBatch { throw OpError.bad("a batch holds at most \(config.maxBatch) jobs") }
+                }
+            } catch let error as OpError {
+                throw error
+            } catch {
+                throw OpError(.internal, "\(error)")
+            }
+            guard !items.isEmpty else { throw OpError.bad("field 'jobs' must hold at least one job") }
+        } else {
+            items.append(try ackItem(&r))
+            try r.rejectUnknownFields()
+        }
+        let bytes = items.reduce(0) { $0 + $1.value.count + 120 }
+        store.run(.ack, argCount: 3 * items.count, capacity: bytes) { cmd in
+            for item in items {
+                cmd.arg(item.id)
+                cmd.arg(item.token)
+                cmd.arg(item.value)
+            }
         } done: { outcome in
             switch outcome {
-            case .failure(let error): reply.fail(error)
-            case .success(let state): reply.ok { w in w.key("state"); w.string(state.string) }
+            case .failure(let error):
+                reply.fail(error)
+            case .success(let answers):
+                if batch == nil {
+                    let a = answers[0]
+                    if a.isArray { reply.fail(RedisStore.opError(a[0].string)) } else { reply.ok { w in w.key("state"); w.string(a.string) } }
+                    return
+                }
+                reply.ok { w in
+                    w.key("jobs"); w.raw("[")
+                    for i in 0..<answers.count {
+                        if i > 0 { w.raw(",") }
+                        let a = answers[i]
+                        if a.isArray {
+                            w.raw("{\"ok\":false"); w.key("id"); w.string(items[i].id)
+                            w.key("error"); w.errorObject(RedisStore.opError(a[0].string)); w.raw("}")
+                        } else {
+                            w.raw("{\"ok\":true"); w.key("id"); w.string(items[i].id)
+                            w.key("state"); w.string(a.string); w.raw("}")
+                        }
+                    }
+                    w.raw("]")
+                }
             }
         }
+    }
+
+    /// An ack's job, lease and result; RQ stores a None return value as an absent field, and
+    /// JSON null is the same thing.
+    private func ackItem(_ r: inout Request) throws(OpError) -> (id: String, token: String, value: [UInt8]) {
+        let (id, token) = try leaseFields(&r)
+        let value = try r.raw("result").flatMap { $0.elementsEqual("null".utf8) ? nil : Base64.encode($0) } ?? []
+        return (id, token, value)
     }
 
     func fail(_ r: inout Request, _ reply: ReplyTicket) throws(OpError) {

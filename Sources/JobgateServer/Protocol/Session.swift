@@ -150,16 +150,24 @@ public struct ReplyTicket {
         var w = JSONWriter()
         w.raw("{\"ok\":false")
         if let ref { w.key("ref"); w.raw(ref) }
-        w.raw(",\"error\":{\"code\":\"")
-        w.raw(Array(e.code.rawValue.utf8))
-        w.raw("\"")
-        w.key("message")
-        w.string(e.message)
-        if e.code.retryable { w.key("retryable"); w.bool(true) }
-        w.raw("}")
+        w.key("error")
+        w.errorObject(e)
         if let id = e.id { w.key("id"); w.string(id) }
         w.raw("}\n")
         session.complete(seq, w.bytes)
         if let timing { session.handler.replied(slot: timing.slot, startedNs: timing.startedNs, failed: true) }
+    }
+}
+
+extension JSONWriter {
+    /// `{"code":...,"message":...}` (plus `"retryable":true` where it applies), as every error
+    /// is written, whole replies and batch items alike.
+    public mutating func errorObject(_ e: OpError) {
+        raw("{\"code\":")
+        string(e.code.rawValue)
+        key("message")
+        string(e.message)
+        if e.code.retryable { key("retryable"); bool(true) }
+        raw("}")
     }
 }

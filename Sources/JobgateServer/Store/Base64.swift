@@ -29,16 +29,24 @@ public enum Base64 {
 
     public static func encode(_ input: [UInt8]) -> [UInt8] { input.withUnsafeBytes { encode($0) } }
 
-    /// Decodes padded or unpadded base64; nil on any other character.
+    /// Decodes padded or unpadded base64; nil on any other character, on anything after the
+    /// padding, or on a length no encoder produces.
     public static func decode(_ input: UnsafeRawBufferPointer) -> [UInt8]? {
         var out: [UInt8] = []
         out.reserveCapacity(input.count / 4 * 3)
         var acc: UInt32 = 0
         var bits = 0
+        var digits = 0
+        var padding = 0
         for c in input {
-            if c == UInt8(ascii: "=") { break }
+            if c == UInt8(ascii: "=") {
+                padding += 1
+                continue
+            }
+            guard padding == 0 else { return nil }
             let v = values[Int(c)]
             guard v != 0xFF else { return nil }
+            digits += 1
             acc = acc << 6 | UInt32(v)
             bits += 6
             if bits >= 8 {
@@ -46,6 +54,7 @@ public enum Base64 {
                 out.append(UInt8(truncatingIfNeeded: acc >> UInt32(bits)))
             }
         }
+        guard digits % 4 != 1, padding <= 2 else { return nil }
         return out
     }
 }

@@ -1,31 +1,39 @@
--- ack.lua: a leased job finished; its result is kept for result_ttl (RQ's success path).
+-- ack.lua: leased jobs finished; each result is kept for its job's result_ttl (RQ's success path).
 -- KEYS: none (derived).
--- ARGV: 1 id, 2 lease token, 3 return_value (base64 of the result's JSON; '' = null).
--- Returns 'finished', or 'deleted' when result_ttl is 0; NOT_FOUND or LEASE_LOST as errors.
+-- ARGV: triples, repeated: id, lease token, return_value (base64 of the result's JSON; '' = null).
+-- Returns one answer per triple: 'finished', 'deleted' (result_ttl 0), or {error text} whose
+-- first word is NOT_FOUND or LEASE_LOST. A batch settles each job on its own merits.
 
-local id, token, value = ARGV[1], ARGV[2], ARGV[3]
-local q, member = held_lease(id, token, false)
-if not q then return redis.error_reply(member) end
-redis.call('ZREM', k_wip(q), member)
-execution_ended(id, token)
-local job, results = k_job(id), k_results(id)
-local ttl = tonumber(redis.call('HGET', job, 'result_ttl')) or DEFAULT_RESULT_TTL
-release_dependents(id)
-if ttl == 0 then
-  redis.call('DEL', job, results, k_dependencies(id))
+local function ack(id, token, value)
+  local q, member = held_lease(id, token, false)
+  if not q then return {member} end
+  redis.call('ZREM', k_wip(q), member)
+  execution_ended(id, token)
+  local job, results = k_job(id), k_results(id)
+  local ttl = tonumber(redis.call('HGET', job, 'result_ttl')) or DEFAULT_RESULT_TTL
+  release_dependents(id)
+  if ttl == 0 then
+    redis.call('DEL', job, results, k_dependencies(id))
+    announce_done(id)
+    return 'deleted'
+  end
+  redis.call('HSET', job, 'status', 'finished', 'ended_at', NOW_TS)
+  if value ~= '' then
+    redis.call('XADD', results, 'MAXLEN', '~', 10, '*', 'type', 1, 'return_value', value,
+      'execution_id', token, 'execution_ended_at', num(NOW))
+  else
+    redis.call('XADD', results, 'MAXLEN', '~', 10, '*', 'type', 1,
+      'execution_id', token, 'execution_ended_at', num(NOW))
+  end
+  redis.call('ZADD', k_finished(q), ttl == -1 and '+inf' or SEC + ttl, id)
+  expire_or_persist(job, ttl)
+  expire_or_persist(results, ttl)
   announce_done(id)
-  return 'deleted'
+  return 'finished'
 end
-redis.call('HSET', job, 'status', 'finished', 'ended_at', NOW_TS)
-if value ~= '' then
-  redis.call('XADD', results, 'MAXLEN', '~', 10, '*', 'type', 1, 'return_value', value,
-    'execution_id', token, 'execution_ended_at', num(NOW))
-else
-  redis.call('XADD', results, 'MAXLEN', '~', 10, '*', 'type', 1,
-    'execution_id', token, 'execution_ended_at', num(NOW))
+
+local out = {}
+for i = 1, #ARGV, 3 do
+  out[#out + 1] = ack(ARGV[i], ARGV[i + 1], ARGV[i + 2])
 end
-redis.call('ZADD', k_finished(q), ttl == -1 and '+inf' or SEC + ttl, id)
-expire_or_persist(job, ttl)
-expire_or_persist(results, ttl)
-announce_done(id)
-return 'finished'
+return out
