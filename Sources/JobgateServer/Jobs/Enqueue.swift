@@ -43,32 +43,42 @@ extension Gateway {
         if let batch = try r.spanIfPresent("jobs", .array) {
             let defaultQueue = try r.string("queue")
             try r.rejectUnknownFields()
-            var jobs: [NewJob] = []
-            var index = 0
-            do {
-                try JSONScanner.elements(of: batch, in: r.line) { item in
-                    guard item.kind == .object else { throw OpError.bad("jobs[\(index)] must be an object") }
-                    var itemRequest = try Request(object: item, in: r.line)
-                    do {
-                        jobs.append(try decodeJob(&itemRequest, defaultQueue: defaultQueue))
-                    } catch let error as OpError {
-                        throw OpError.bad("jobs[\(index)]: \(error.message)")
-                    }
-                    index += 1
-                    if jobs.count > config.maxBatch { throw OpError.bad("a batch holds at most \(config.maxBatch) jobs") }
-                }
-            } catch let error as OpError {
-                throw error
-            } catch {
-                throw OpError(.internal, "\(error)")
+            let jobs = try decodeBatch(batch, in: r.line) { (item: inout Request) throws(OpError) in
+                try decodeJob(&item, defaultQueue: defaultQueue)
             }
-            guard !jobs.isEmpty else { throw OpError.bad("field 'jobs' must hold at least one job") }
             runEnqueue(jobs, reply, batch: true)
         } else {
             let job = try decodeJob(&r, defaultQueue: nil)
             try r.rejectUnknownFields()
             runEnqueue([job], reply, batch: false)
         }
+    }
+
+    /// Decodes every object of a batch's `jobs` array with `decode`; an invalid item refuses the
+    /// whole request, naming the item.
+    func decodeBatch<T>(_ batch: JSONSpan, in line: UnsafeRawBufferPointer,
+                        _ decode: (inout Request) throws(OpError) -> T) throws(OpError) -> [T] {
+        var items: [T] = []
+        do {
+            try JSONScanner.elements(of: batch, in: line) { span in
+                let index = items.count
+                guard span.kind == .object else { throw OpError.bad("jobs[\(index)] must be an object") }
+                var item = try Request(object: span, in: line)
+                do {
+                    items.append(try decode(&item))
+                    try item.rejectUnknownFields()
+                } catch let error as OpError {
+                    throw OpError.bad("jobs[\(index)]: \(error.message)")
+                }
+                if items.count > config.maxBatch { throw OpError.bad("a batch holds at most \(config.maxBatch) jobs") }
+            }
+        } catch let error as OpError {
+            throw error
+        } catch {
+            throw OpError(.internal, "\(error)")
+        }
+        guard !items.isEmpty else { throw OpError.bad("field 'jobs' must hold at least one job") }
+        return items
     }
 
     private func runEnqueue(_ jobs: [NewJob], _ reply: ReplyTicket, batch: Bool) {

@@ -71,12 +71,12 @@ extension Gateway {
             for i in 0..<queues.count {
                 let row = queues[i]
                 for (k, state) in states.enumerated() {
-                    sample("jobgate_queue_jobs", "queue=\"\(escapeLabel(row[0].string))\",state=\"\(state)\"", Double(row[k + 1].integer))
+                    sample("jobgate_queue_jobs", "queue=\"\(escapedForQuotes(row[0].string))\",state=\"\(state)\"", Double(row[k + 1].integer))
                 }
             }
             family("jobgate_queue_paused", "gauge", "1 when the queue is paused.")
             for i in 0..<queues.count {
-                sample("jobgate_queue_paused", "queue=\"\(escapeLabel(queues[i][0].string))\"", Double(queues[i][6].integer))
+                sample("jobgate_queue_paused", "queue=\"\(escapedForQuotes(queues[i][0].string))\"", Double(queues[i][6].integer))
             }
         }
         family("jobgate_requests_total", "counter", "Requests by op.")
@@ -116,17 +116,4 @@ extension Gateway {
 
 private func format(_ v: Double) -> String {
     v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(v)
-}
-
-private func escapeLabel(_ s: String) -> String {
-    var out = ""
-    for c in s {
-        switch c {
-        case "\\": out += "\\\\"
-        case "\"": out += "\\\""
-        case "\n": out += "\\n"
-        default: out.append(c)
-        }
-    }
-    return out
 }

@@ -31,27 +31,7 @@ extension Gateway {
         let batch = try r.spanIfPresent("jobs", .array)
         if let batch {
             try r.rejectUnknownFields()
-            let line = r.line
-            var index = 0
-            do {
-                try JSONScanner.elements(of: batch, in: line) { span in
-                    guard span.kind == .object else { throw OpError.bad("jobs[\(index)] must be an object") }
-                    var item = try Request(object: span, in: line)
-                    do {
-                        items.append(try ackItem(&item))
-                        try item.rejectUnknownFields()
-                    } catch let error as OpError {
-                        throw OpError.bad("jobs[\(index)]: \(error.message)")
-                    }
-                    index += 1
-                    if items.count > config.maxBatch { throw OpError.bad("a batch holds at most \(config.maxBatch) jobs") }
-                }
-            } catch let error as OpError {
-                throw error
-            } catch {
-                throw OpError(.internal, "\(error)")
-            }
-            guard !items.isEmpty else { throw OpError.bad("field 'jobs' must hold at least one job") }
+            items = try decodeBatch(batch, in: r.line) { (item: inout Request) throws(OpError) in try ackItem(&item) }
         } else {
             items.append(try ackItem(&r))
             try r.rejectUnknownFields()
