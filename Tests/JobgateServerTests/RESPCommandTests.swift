@@ -5,7 +5,7 @@ private func resp(_ argCount: Int, _ body: (inout RESPCommand) -> Void) -> Strin
     var c = RESPCommand(argCount: argCount)
     body(&c)
     #expect(c.isComplete)
-    return text(c.bytes)
+    return text(Array(c.bytes))
 }
 
 @Suite struct RESPCommandTests {
@@ -46,7 +46,7 @@ private func resp(_ argCount: Int, _ body: (inout RESPCommand) -> Void) -> Strin
         let long = [UInt8](repeating: 0x78, count: 1234)
         var c = RESPCommand(argCount: 1)
         c.arg(long)
-        #expect(c.bytes == utf8("*1\r\n$1234\r\n") + long + utf8("\r\n"))
+        #expect(Array(c.bytes) == utf8("*1\r\n$1234\r\n") + long + utf8("\r\n"))
     }
 
     @Test func zeroArgumentsAndCompleteness() {
@@ -57,6 +57,20 @@ private func resp(_ argCount: Int, _ body: (inout RESPCommand) -> Void) -> Strin
         #expect(!c.isComplete)
         c.arg("")
         #expect(c.isComplete)
-        #expect(text(c.bytes) == "*2\r\n$3\r\nSET\r\n$0\r\n\r\n")
+        #expect(text(Array(c.bytes)) == "*2\r\n$3\r\nSET\r\n$0\r\n\r\n")
+    }
+}
+
+@Suite struct RESPTerminatorTests {
+    /// hiredis reads formatted commands with strchr: the buffer must end in NUL after the command.
+    @Test func commandIsAlwaysNulTerminated() {
+        var c = RESPCommand(argCount: 2)
+        #expect(c.terminated.last == 0)
+        c.arg("GET")
+        #expect(c.terminated.last == 0)
+        c.arg(length: 3) { b in b.copyBytes(from: [1, 2, 3]) }
+        #expect(c.terminated.last == 0)
+        #expect(Array(c.terminated.dropLast()) == Array(c.bytes))
+        #expect(text(Array(c.bytes)) == "*2\r\n$3\r\nGET\r\n$3\r\n\u{1}\u{2}\u{3}\r\n")
     }
 }

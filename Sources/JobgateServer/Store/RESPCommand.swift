@@ -1,23 +1,31 @@
 /// A Redis command encoded straight to RESP, handed to hiredis as one formatted buffer:
 /// no argv arrays, no per-argument allocations.
+///
+/// The buffer always ends with a NUL byte after the command: hiredis 0.14 reads the formatted
+/// command with `strchr` (to find the command name), which would run past an unterminated buffer.
 public struct RESPCommand {
-    public private(set) var bytes: [UInt8]
+    /// The command and its terminating NUL.
+    public private(set) var terminated: [UInt8]
     private let expected: Int
     private var written = 0
 
     public init(argCount: Int, capacity: Int = 256) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
+        terminated = []
+        terminated.reserveCapacity(capacity + 1)
         expected = argCount
-        bytes.append(UInt8(ascii: "*"))
+        terminated.append(UInt8(ascii: "*"))
         appendDecimal(argCount)
-        bytes.append(0x0D); bytes.append(0x0A)
+        terminated.append(0x0D); terminated.append(0x0A)
+        terminated.append(0)
     }
+
+    /// The RESP bytes, without the terminator.
+    public var bytes: ArraySlice<UInt8> { terminated.dropLast() }
 
     public mutating func arg(_ b: UnsafeRawBufferPointer) {
         header(b.count)
-        bytes.append(contentsOf: b)
-        bytes.append(0x0D); bytes.append(0x0A)
+        terminated.append(contentsOf: b)
+        finishArg()
     }
 
     public mutating func arg(_ b: [UInt8]) { b.withUnsafeBytes { arg($0) } }
@@ -39,24 +47,31 @@ public struct RESPCommand {
     /// An argument whose bytes are produced in place (e.g. compressed data).
     public mutating func arg(length: Int, fill: (UnsafeMutableRawBufferPointer) -> Void) {
         header(length)
-        let start = bytes.count
-        bytes.append(contentsOf: repeatElement(0, count: length))
-        bytes.withUnsafeMutableBytes { fill(UnsafeMutableRawBufferPointer(rebasing: $0[start..<(start + length)])) }
-        bytes.append(0x0D); bytes.append(0x0A)
+        let start = terminated.count
+        terminated.append(contentsOf: repeatElement(0, count: length))
+        terminated.withUnsafeMutableBytes { fill(UnsafeMutableRawBufferPointer(rebasing: $0[start..<(start + length)])) }
+        finishArg()
     }
 
     public var isComplete: Bool { written == expected }
 
+    /// Starts an argument: drops the terminator, writes `$<count>\r\n`.
     private mutating func header(_ count: Int) {
         written += 1
         precondition(written <= expected, "more RESP arguments than declared")
-        bytes.append(UInt8(ascii: "$"))
+        terminated.removeLast()
+        terminated.append(UInt8(ascii: "$"))
         appendDecimal(count)
-        bytes.append(0x0D); bytes.append(0x0A)
+        terminated.append(0x0D); terminated.append(0x0A)
+    }
+
+    private mutating func finishArg() {
+        terminated.append(0x0D); terminated.append(0x0A)
+        terminated.append(0)
     }
 
     private mutating func appendDecimal(_ v: Int) {
-        if v < 10 { bytes.append(UInt8(ascii: "0") + UInt8(v)); return }
-        bytes.append(contentsOf: String(v).utf8)
+        if v < 10 { terminated.append(UInt8(ascii: "0") + UInt8(v)); return }
+        terminated.append(contentsOf: String(v).utf8)
     }
 }

@@ -145,15 +145,17 @@ public final class RedisConnection {
     /// Sends a command; false (and the handler is not called) when not connected.
     @discardableResult
     public func send(_ command: RESPCommand, _ handler: @escaping Handler) -> Bool {
-        send(bytes: command.bytes, handler)
+        send(terminated: command.terminated, handler)
     }
 
+    /// Sends RESP bytes that end with a NUL terminator (not sent; see `RESPCommand`).
     @discardableResult
-    public func send(bytes: [UInt8], _ handler: @escaping Handler) -> Bool {
+    public func send(terminated bytes: [UInt8], _ handler: @escaping Handler) -> Bool {
         guard state == .connected, let ctx = context else { return false }
+        precondition(bytes.last == 0, "formatted commands must be NUL-terminated for hiredis")
         let rc = bytes.withUnsafeBytes { b in
             redisAsyncFormattedCommand(ctx, RedisConnection.replyCallback, nil,
-                                       b.baseAddress!.assumingMemoryBound(to: CChar.self), b.count)
+                                       b.baseAddress!.assumingMemoryBound(to: CChar.self), b.count - 1)
         }
         guard rc == REDIS_OK else { return false }
         handlers.push(handler)
@@ -168,9 +170,9 @@ public final class RedisConnection {
         var cmd = RESPCommand(argCount: 1 + channels.count)
         cmd.arg("SUBSCRIBE")
         for channel in channels { cmd.arg(channel) }
-        let rc = cmd.bytes.withUnsafeBytes { b in
+        let rc = cmd.terminated.withUnsafeBytes { b in
             redisAsyncFormattedCommand(ctx, RedisConnection.messageCallback, nil,
-                                       b.baseAddress!.assumingMemoryBound(to: CChar.self), b.count)
+                                       b.baseAddress!.assumingMemoryBound(to: CChar.self), b.count - 1)
         }
         return rc == REDIS_OK
     }

@@ -111,7 +111,7 @@ public final class RedisStore {
             guard let reply else { return done(.failure(RedisStore.lost)) }
             if reply.isError && reply.string.hasPrefix("NOSCRIPT") {
                 // Someone ran SCRIPT FLUSH: run this once as EVAL and reload for the rest.
-                self.resendAsEval(script, cmd.bytes, prefixEnd: prefixEnd, argCount: argCount, done)
+                self.resendAsEval(script, cmd.terminated, prefixEnd: prefixEnd, argCount: argCount, done)
                 return
             }
             done(reply.isError ? .failure(RedisStore.opError(reply.string)) : .success(reply))
@@ -124,9 +124,9 @@ public final class RedisStore {
         var cmd = RESPCommand(argCount: 3 + argCount, capacity: evalsha.count + 8192)
         cmd.arg("EVAL")
         cmd.arg(script.source)
-        // Same argument count: EVAL and its source, then the EVALSHA command's "0" and ARGV.
+        // Same argument count: EVAL and its source, then the EVALSHA command's "0", ARGV and NUL.
         let bytes = cmd.bytes + evalsha[prefixEnd...]
-        let sent = commands.send(bytes: bytes) { reply in
+        let sent = commands.send(terminated: Array(bytes)) { reply in
             guard let reply else { return done(.failure(RedisStore.lost)) }
             done(reply.isError ? .failure(RedisStore.opError(reply.string)) : .success(reply))
         }
