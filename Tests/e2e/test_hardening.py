@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from jobgate_harness import Client, Stack, free_tcp_port, jobgate_binary, wait_until
+from jobgate_harness import ROOT, Client, Stack, free_tcp_port, jobgate_binary, wait_until
 
 
 @pytest.fixture
@@ -115,11 +115,11 @@ def test_random_bytes_never_take_it_down(stack):
 
 
 def test_mutated_requests_get_clean_errors(client):
+    seeds = open(os.path.join(ROOT, "Tests", "fuzz", "requests.jsonl"), "rb").read().splitlines()
+    assert len(seeds) >= 15
     rng = random.Random(7)
-    base = json.dumps({"op": "enqueue", "queue": "fz", "func": "a.b", "args": [1, {"x": [2.5e10, None]}],
-                       "kwargs": {"k": "v"}, "retries": 2, "retry_intervals": [1, 2], "meta": {"m": 1}}).encode()
-    for i in range(2000):
-        b = bytearray(base)
+    for i in range(3000):
+        b = bytearray(seeds[i % len(seeds)])
         for _ in range(rng.randint(1, 4)):
             kind = rng.randint(0, 2)
             pos = rng.randrange(len(b))
@@ -132,7 +132,7 @@ def test_mutated_requests_get_clean_errors(client):
         line = bytes(b).replace(b"\n", b" ")
         client.send_raw(line + b"\n")
         r = client.reply()
-        assert r["ok"] is True or r["error"]["code"] in ("BAD_REQUEST", "UNKNOWN_OP"), (line, r)
+        assert r["ok"] is True or r["error"]["code"] != "INTERNAL", (line, r)
     assert client.ok({"op": "ping"})["redis"] == "ready"
 
 
