@@ -88,6 +88,17 @@ def test_requeue_one_and_all(stack, client):
     assert client.ok({"op": "requeue", "queue": "q", "all": True}) == {"ok": True, "requeued": 3, "still_failed": 0}
     assert sorted(j["id"] for j in client.ok({"op": "lease", "queues": ["q"], "count": 10})["jobs"]) == sorted(others)
     assert client.call({"op": "requeue", "queue": "q"})["error"]["code"] == "BAD_REQUEST"
+    assert client.call({"op": "requeue", "queue": "q", "all": True, "limit": 5})["error"]["code"] == "BAD_REQUEST"
+
+
+def test_requeue_in_limited_steps(client):
+    ids = [enqueue(client) for _ in range(5)]
+    for _ in ids:
+        fail_now(client)
+    assert client.ok({"op": "requeue", "queue": "q", "limit": 2}) == {"ok": True, "requeued": 2, "still_failed": 3}
+    assert client.ok({"op": "requeue", "queue": "q", "limit": 2500}) == {"ok": True, "requeued": 3, "still_failed": 0}
+    got = [j["id"] for j in client.ok({"op": "lease", "queues": ["q"], "count": 10})["jobs"]]
+    assert got == ids, "oldest failures are requeued first, in order"
 
 
 def test_requeue_all_at_100k_failed_jobs(stack, client):

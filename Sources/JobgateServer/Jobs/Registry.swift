@@ -71,20 +71,22 @@ extension Gateway {
         if let id = try r.string("id") {
             guard Names.isValidJobID(id) else { throw OpError.bad("field 'id' is not a valid job id") }
             try r.rejectUnknownFields()
-            requeueStep(mode: "id", target: id, movedSoFar: 0, reply)
+            requeueStep(mode: "id", target: id, movedSoFar: 0, upTo: 1, reply)
             return
         }
-        guard try r.bool("all") == true else {
-            throw OpError.bad("give 'id', or 'queue' with \"all\":true to requeue every failed job of a queue")
+        let all = try r.bool("all") ?? false
+        let limit = try r.integer("limit", in: 1...Int(Int32.max))
+        guard all != (limit != nil) else {
+            throw OpError.bad("give 'id', or 'queue' with \"all\":true (every failed job) or 'limit' (at most that many, oldest first)")
         }
         let queue = try queueName(&r)
         try r.rejectUnknownFields()
-        requeueStep(mode: "queue", target: queue, movedSoFar: 0, reply)
+        requeueStep(mode: "queue", target: queue, movedSoFar: 0, upTo: limit ?? Int.max, reply)
     }
 
     /// Requeues in atomic chunks so Redis never blocks for long, however many jobs failed.
-    private func requeueStep(mode: String, target: String, movedSoFar: Int, _ reply: ReplyTicket) {
-        let chunk = 1000
+    private func requeueStep(mode: String, target: String, movedSoFar: Int, upTo: Int, _ reply: ReplyTicket) {
+        let chunk = min(1000, upTo - movedSoFar)
         store.run(.requeue, argCount: 3) { cmd in
             cmd.arg(mode)
             cmd.arg(target)
@@ -96,8 +98,8 @@ extension Gateway {
             case .success(let counts):
                 let moved = movedSoFar + counts[0].integer
                 let left = counts[1].integer
-                if mode == "queue" && counts[0].integer == chunk && left > 0 {
-                    self.requeueStep(mode: mode, target: target, movedSoFar: moved, reply)
+                if mode == "queue" && counts[0].integer == chunk && left > 0 && moved < upTo {
+                    self.requeueStep(mode: mode, target: target, movedSoFar: moved, upTo: upTo, reply)
                 } else {
                     reply.ok { w in
                         w.key("requeued"); w.int(moved)
