@@ -9,6 +9,9 @@ public struct ServerConfig: Sendable {
     public var shutdownGraceMs: UInt64 = 10_000
     /// Where to serve Prometheus metrics (`GET /metrics`), if anywhere.
     public var metrics: ListenAddress? = nil
+    /// Replicas that must confirm each write before it is acknowledged (Redis WAIT); 0 = none.
+    public var waitReplicas = 0
+    public var waitTimeoutMs = 1000
     public var unixMode: mode_t = 0o660
     public var unixGroup: gid_t? = nil
 
@@ -35,7 +38,8 @@ public final class Server {
     public init(config: ServerConfig) {
         self.config = config
         hub = ConnectionHub(loop: loop)
-        store = RedisStore(loop: loop, endpoint: config.redis)
+        store = RedisStore(loop: loop, endpoint: config.redis, waitReplicas: config.waitReplicas,
+                           waitTimeoutMs: config.waitTimeoutMs)
         gateway = Gateway(loop: loop, store: store, config: config.gateway)
         sweeper = Sweeper(gateway: gateway)
         store.onStateChange = { ready, detail in

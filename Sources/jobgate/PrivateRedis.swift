@@ -12,7 +12,8 @@ final class PrivateRedis {
     private var stopping = false
     private var watchdog: LoopTimer?
 
-    init(dataDir: String) throws {
+    /// `create: false` only checks that it could run (for `serve --check`).
+    init(dataDir: String, create: Bool = true) throws {
         guard let binary = PrivateRedis.findInPath("redis-server") else {
             throw ValidationError("""
                 redis-server is not installed, and jobgate runs its own Redis when --redis is not given.
@@ -20,6 +21,11 @@ final class PrivateRedis {
                 """)
         }
         self.binary = binary
+        if !create {
+            self.dataDir = dataDir
+            socketPath = dataDir + "/redis.sock"
+            return
+        }
         if mkdir(dataDir, 0o700) != 0 && errno != EEXIST {
             throw ValidationError("cannot create --data-dir \(dataDir): \(String(cString: strerror(errno)))")
         }

@@ -2,63 +2,6 @@
 @preconcurrency import CLibUV
 @preconcurrency import Glibc
 
-public enum RedisEndpoint: Equatable, CustomStringConvertible, Sendable {
-    case tcp(host: String, port: Int, db: Int)
-    case unix(path: String, db: Int)
-
-    /// `redis://host:port/db` or `unix:///path/to.sock` (optionally `?db=N`).
-    public init?(url: String) {
-        if url.hasPrefix("unix://") {
-            var rest = String(url.dropFirst("unix://".count))
-            var db = 0
-            if let q = rest.firstIndex(of: "?") {
-                let query = rest[rest.index(after: q)...]
-                guard query.hasPrefix("db="), let n = Int(query.dropFirst(3)), n >= 0 else { return nil }
-                db = n
-                rest = String(rest[..<q])
-            }
-            guard rest.hasPrefix("/") else { return nil }
-            self = .unix(path: rest, db: db)
-        } else if url.hasPrefix("redis://") {
-            var rest = Substring(url.dropFirst("redis://".count))
-            var db = 0
-            if let slash = rest.firstIndex(of: "/") {
-                let dbText = rest[rest.index(after: slash)...]
-                if !dbText.isEmpty {
-                    guard let n = Int(dbText), n >= 0 else { return nil }
-                    db = n
-                }
-                rest = rest[..<slash]
-            }
-            var host = String(rest)
-            var port = 6379
-            if let colon = rest.lastIndex(of: ":"), !rest.hasSuffix("]") {
-                guard let p = Int(rest[rest.index(after: colon)...]), (1...65535).contains(p) else { return nil }
-                port = p
-                host = String(rest[..<colon])
-            }
-            if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-            if host.isEmpty { host = "127.0.0.1" }
-            self = .tcp(host: host, port: port, db: db)
-        } else {
-            return nil
-        }
-    }
-
-    public var db: Int {
-        switch self {
-        case .tcp(_, _, let db), .unix(_, let db): db
-        }
-    }
-
-    public var description: String {
-        switch self {
-        case .tcp(let host, let port, let db): "redis://\(host):\(port)/\(db)"
-        case .unix(let path, let db): db == 0 ? "unix://\(path)" : "unix://\(path)?db=\(db)"
-        }
-    }
-}
-
 /// One hiredis async connection driven by the gateway's libuv loop. Replies arrive in command
 /// order, so handlers wait in a FIFO instead of travelling through hiredis as privdata. On a
 /// lost connection every waiting handler gets `nil`, then the connection retries with backoff.
@@ -69,6 +12,10 @@ public final class RedisConnection {
 
     public let endpoint: RedisEndpoint
     public private(set) var state: State = .disconnected
+    /// Whether a lost connection is tried again (with backoff).
+    public var reconnects = true
+    /// The server actually connected to (differs from `endpoint` with Sentinel).
+    public private(set) var connectedTo: String = ""
     /// Runs when a connection is established, before anyone else may use it.
     public var onConnect: (() -> Void)?
     /// Runs when an established connection is lost (or a connect attempt fails).
@@ -99,11 +46,29 @@ public final class RedisConnection {
     public func connect() {
         guard state == .disconnected else { return }
         state = .connecting
-        let ctx: UnsafeMutablePointer<redisAsyncContext>?
         switch endpoint {
-        case .tcp(let host, let port, _): ctx = redisAsyncConnect(host, Int32(port))
-        case .unix(let path, _): ctx = redisAsyncConnectUnix(path)
+        case .tcp(let host, let port, _):
+            open(tcp: HostPort(host: host, port: port))
+        case .unix(let path, _):
+            connectedTo = "unix://\(path)"
+            attach(redisAsyncConnectUnix(path))
+        case .sentinel(let nodes, let master, _):
+            SentinelLookup(loop: loop, nodes: nodes, master: master) { [weak self] result in
+                guard let self, self.state == .connecting else { return }
+                switch result {
+                case .success(let primary): self.open(tcp: primary)
+                case .failure(let error): self.connectionEnded(error.reason)
+                }
+            }.start()
         }
+    }
+
+    private func open(tcp address: HostPort) {
+        connectedTo = "redis://\(address)"
+        attach(redisAsyncConnect(address.host, Int32(address.port)))
+    }
+
+    private func attach(_ ctx: UnsafeMutablePointer<redisAsyncContext>?) {
         guard let ctx, ctx.pointee.err == 0 else {
             let reason = ctx.map { errorText(UnsafePointer($0)) } ?? "out of memory"
             if let ctx { redisAsyncFree(ctx) }
@@ -138,6 +103,7 @@ public final class RedisConnection {
         handlers.failAll()
         sentAt.removeAll()
         onLost?(reason)
+        guard reconnects else { return }
         retryTimer.start(afterMs: backoffMs)
         backoffMs = min(backoffMs * 2, 2000)
     }

@@ -1,4 +1,5 @@
 @preconcurrency import CHiredis
+@preconcurrency import Glibc
 
 /// A read-only view of a hiredis reply, valid only inside the reply callback.
 public struct RedisReply {
@@ -26,4 +27,38 @@ public struct RedisReply {
     }
 
     public var optionalString: String? { isNil ? nil : string }
+}
+
+/// A copy of a reply that outlives its callback (hiredis frees the original when the callback
+/// returns). Allocated the way hiredis allocates, so `freeReplyObject` releases it.
+final class RetainedReply {
+    let reply: RedisReply
+
+    init(copying original: RedisReply) {
+        reply = RedisReply(ptr: RetainedReply.clone(original.ptr))
+    }
+
+    deinit { freeReplyObject(reply.ptr) }
+
+    private static func clone(_ r: UnsafeMutablePointer<redisReply>) -> UnsafeMutablePointer<redisReply> {
+        let copy = calloc(1, MemoryLayout<redisReply>.size)!.assumingMemoryBound(to: redisReply.self)
+        copy.pointee.type = r.pointee.type
+        copy.pointee.integer = r.pointee.integer
+        copy.pointee.len = r.pointee.len
+        if let str = r.pointee.str {
+            let bytes = malloc(Int(r.pointee.len) + 1)!.assumingMemoryBound(to: CChar.self)
+            memcpy(bytes, str, Int(r.pointee.len))
+            bytes[Int(r.pointee.len)] = 0
+            copy.pointee.str = bytes
+        }
+        if r.pointee.type == REDIS_REPLY_ARRAY && r.pointee.elements > 0 {
+            let n = Int(r.pointee.elements)
+            let elements = calloc(n, MemoryLayout<UnsafeMutablePointer<redisReply>?>.size)!
+                .assumingMemoryBound(to: UnsafeMutablePointer<redisReply>?.self)
+            for i in 0..<n { elements[i] = clone(r.pointee.element[i]!) }
+            copy.pointee.element = elements
+            copy.pointee.elements = r.pointee.elements
+        }
+        return copy
+    }
 }

@@ -20,10 +20,17 @@ public final class RedisStore {
     private let commandTimeoutMs: UInt64
     private lazy var watchdog = LoopTimer(loop) { [unowned self] in self.checkTimeouts() }
 
-    public init(loop: EventLoop, endpoint: RedisEndpoint, commandTimeoutMs: UInt64 = 10_000) {
+    /// Replicas that must confirm each write (WAIT) before it is acknowledged; 0 = don't wait.
+    private let waitReplicas: Int
+    private let waitTimeoutMs: Int
+
+    public init(loop: EventLoop, endpoint: RedisEndpoint, commandTimeoutMs: UInt64 = 10_000,
+                waitReplicas: Int = 0, waitTimeoutMs: Int = 1000) {
         self.loop = loop
         self.endpoint = endpoint
         self.commandTimeoutMs = commandTimeoutMs
+        self.waitReplicas = waitReplicas
+        self.waitTimeoutMs = waitTimeoutMs
         commands = RedisConnection(loop: loop, endpoint: endpoint)
         events = RedisConnection(loop: loop, endpoint: endpoint)
         commands.onConnect = { [unowned self] in self.prepare() }
@@ -31,6 +38,8 @@ public final class RedisStore {
             let wasReady = self.isReady
             self.isReady = false
             if wasReady { self.onStateChange?(false, reason) }
+            // Both connections must follow the same primary (Sentinel failover): look again.
+            self.events.disconnect()
         }
         events.onConnect = { [unowned self] in
             let ok = self.events.subscribe([RedisStore.readyChannel, RedisStore.doneChannel]) { [unowned self] message in
@@ -84,7 +93,7 @@ public final class RedisStore {
                 pending -= 1
                 if pending == 0 {
                     self.isReady = true
-                    self.onStateChange?(true, "\(self.endpoint)")
+                    self.onStateChange?(true, "\(self.endpoint) at \(self.commands.connectedTo)")
                     self.onQueueReady?(nil)
                 }
             }
@@ -107,6 +116,10 @@ public final class RedisStore {
         let prefixEnd = cmd.bytes.count
         build(&cmd)
         precondition(cmd.isComplete, "\(script) built fewer arguments than declared")
+        if waitReplicas > 0 && script.writes {
+            runReplicated(script, cmd, done)
+            return
+        }
         let sent = commands.send(cmd) { [unowned self] reply in
             guard let reply else { return done(.failure(RedisStore.lost)) }
             if reply.isError && reply.string.hasPrefix("NOSCRIPT") {
@@ -114,9 +127,40 @@ public final class RedisStore {
                 self.resendAsEval(script, cmd.terminated, prefixEnd: prefixEnd, argCount: argCount, done)
                 return
             }
+            if reply.isError && reply.string.hasPrefix("READONLY") {
+                // A primary demoted by a failover: reconnect, and with Sentinel find the new one.
+                self.commands.disconnect()
+            }
             done(reply.isError ? .failure(RedisStore.opError(reply.string)) : .success(reply))
         }
         if !sent { done(.failure(RedisStore.notConnected)) }
+    }
+
+    /// Sends the script, then WAIT: the op is answered only once enough replicas have its
+    /// writes, so a failover cannot lose what was acknowledged.
+    private func runReplicated(_ script: Script, _ cmd: RESPCommand, _ done: @escaping (Result<RedisReply, OpError>) -> Void) {
+        var scriptReply: RetainedReply?
+        var lost = false
+        let sent = commands.send(cmd) { reply in
+            if let reply { scriptReply = RetainedReply(copying: reply) } else { lost = true }
+        }
+        guard sent else { return done(.failure(RedisStore.notConnected)) }
+        var wait = RESPCommand(argCount: 3)
+        wait.arg("WAIT")
+        wait.arg(waitReplicas)
+        wait.arg(waitTimeoutMs)
+        commands.send(wait) { [unowned self] acks in
+            guard !lost, let acks, let scriptReply else { return done(.failure(RedisStore.lost)) }
+            let reply = scriptReply.reply
+            if reply.isError {
+                if reply.string.hasPrefix("NOSCRIPT") { self.reloadScript(script) }
+                return done(.failure(RedisStore.opError(reply.string.hasPrefix("NOSCRIPT") ? "TRYAGAIN scripts were flushed" : reply.string)))
+            }
+            guard !acks.isError, acks.integer >= self.waitReplicas else {
+                return done(.failure(OpError(.unavailable, "written on the primary but confirmed by \(acks.isError ? 0 : acks.integer) of \(self.waitReplicas) replicas in \(self.waitTimeoutMs) ms; a failover now could lose it")))
+            }
+            withExtendedLifetime(scriptReply) { done(.success(reply)) }
+        }
     }
 
     private func resendAsEval(_ script: Script, _ evalsha: [UInt8], prefixEnd: Int, argCount: Int,

@@ -24,6 +24,15 @@ public enum Script: CaseIterable, Sendable {
         }
     }
 
+    /// Whether the script changes Redis (and so must be replicated before it is acknowledged
+    /// when jobgate waits for replicas).
+    var writes: Bool {
+        switch self {
+        case .job, .stats, .failed: false
+        default: true
+        }
+    }
+
     /// The text sent to Redis: prelude, then the script.
     public var source: [UInt8] { PackageResources.prelude_lua + [0x0A] + body }
 }

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+
+struct StatsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stats",
+        abstract: "Show each queue's job counts and the gateway's counters.",
+        discussion: """
+            Counts come from Redis, so every gateway sharing it shows the same numbers; the \
+            gateway line is the counters of the process you asked.
+
+            \(exitStatusHelp)
+            """)
+
+    @OptionGroup var gateway: GatewayOptions
+    @OptionGroup var timeout: ReplyTimeoutOption
+
+    func run() throws {
+        try reportingFailures {
+            let reply = try GatewaySession(gateway, timeoutSeconds: timeout.seconds).call(RequestLine(op: "stats"))
+            guard !gateway.json else { return }
+            print(queueTable(reply.object("queues") ?? [:]))
+            print(gatewayLine(reply.object("gateway") ?? [:]))
+        }
+    }
+
+    private func queueTable(_ queues: [String: Any]) -> String {
+        guard !queues.isEmpty else { return "no queues yet" }
+        let counts = ["queued", "started", "scheduled", "failed", "finished"]
+        var table = TextTable([("QUEUE", .left)] + counts.map { ($0.uppercased(), .right) } + [("PAUSED", .left)])
+        for name in queues.keys.sorted() {
+            let queue = queues[name] as? [String: Any] ?? [:]
+            let paused = queue["paused"] as? Bool == true ? "yes" : "no"
+            table.add([name] + counts.map { displayText(queue[$0]) } + [paused])
+        }
+        return table.rendered
+    }
+
+    /// One line, in the order an operator reads it: what and how healthy, then load, then work done.
+    private func gatewayLine(_ counters: [String: Any]) -> String {
+        var parts: [String] = []
+        func add(_ label: String, _ key: String) {
+            if let value = counters[key] { parts.append("\(label) \(displayText(value))") }
+        }
+        add("version", "version")
+        if let uptime = (counters["uptime_seconds"] as? NSNumber)?.doubleValue { parts.append("up \(formatDuration(uptime))") }
+        add("redis", "redis")
+        add("redis in flight", "redis_in_flight")
+        add("connections", "connections")
+        add("accepted", "connections_accepted")
+        add("waiting leases", "waiting_leases")
+        add("errors", "errors")
+        add("lease expiries", "lease_expiries")
+        add("promoted", "promoted")
+        if let ops = counters["ops"] as? [String: Any], !ops.isEmpty {
+            let total = ops.values.compactMap { ($0 as? NSNumber)?.intValue }.reduce(0, +)
+            let byOp = ops.keys.sorted().map { "\($0) \(displayText(ops[$0]))" }.joined(separator: ", ")
+            parts.append("requests \(total) (\(byOp))")
+        }
+        return "gateway: " + parts.joined(separator: ", ")
+    }
+}
