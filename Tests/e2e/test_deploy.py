@@ -221,3 +221,20 @@ def _connects(port):
         return True
     except OSError:
         return False
+
+
+def test_shipped_config_example_passes_check(tmp_path):
+    """deploy/jobgate.toml is valid once its paths exist on this machine."""
+    from jobgate_harness import ROOT
+    text = open(os.path.join(ROOT, "deploy", "jobgate.toml")).read()
+    token = tmp_path / "token"
+    token.write_text("t0ken\n")
+    text = text.replace("/etc/jobgate/token", str(token)).replace("/run/jobgate", str(tmp_path))
+    text = text.replace('unix-group = "jobgate"', 'unix-group = "root"')
+    config = tmp_path / "jobgate.toml"
+    config.write_text(text)
+    out = subprocess.run([jobgate_binary(), "serve", "--config", str(config), "--check"], capture_output=True, timeout=20)
+    assert out.returncode == 0, out.stderr
+    assert "redis: redis://10.0.0.5:6379/0" in out.stdout.decode()
+    unit = open(os.path.join(ROOT, "deploy", "jobgate.service")).read()
+    assert "ExecStart=/usr/local/bin/jobgate serve --config /etc/jobgate/jobgate.toml" in unit
