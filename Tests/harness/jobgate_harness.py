@@ -107,14 +107,24 @@ class Gateway:
         self.proc = None
 
     def start(self, wait_ready=True):
-        args = [jobgate_binary(), "serve", "--listen", f"tcp://127.0.0.1:{self.port}",
-                "--listen", f"unix:{self.unix}", *self.extra_args]
-        if self.redis_url:
-            args += ["--redis", self.redis_url]
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log, cwd=self.dir)
-        if wait_ready:
-            self.wait_ready()
+        # The free port is only free when chosen: if another process takes it first, the gateway
+        # exits at once with "address already in use", and it is tried again on a new port.
+        for attempt in range(5):
+            args = [jobgate_binary(), "serve", "--listen", f"tcp://127.0.0.1:{self.port}",
+                    "--listen", f"unix:{self.unix}", *self.extra_args]
+            if self.redis_url:
+                args += ["--redis", self.redis_url]
+            self.log = open(self.log_path, "ab")
+            self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log, cwd=self.dir)
+            if not wait_ready:
+                return self
+            try:
+                self.wait_ready()
+                return self
+            except AssertionError:
+                if self.proc.poll() is None or "address already in use" not in self.read_log() or attempt == 4:
+                    raise
+                self.port = free_tcp_port()
         return self
 
     def wait_ready(self, timeout=15):
@@ -209,9 +219,14 @@ class Stack:
 
     def __init__(self, appendfsync="everysec", gateway_args=()):
         self.dir = tempfile.mkdtemp(prefix="jobgate-test-", dir=os.environ.get("JOBGATE_TEST_TMP", "/tmp"))
-        self.redis = RedisServer(self.dir, appendfsync=appendfsync).start()
         self.gateways = []
-        self.gateway = self.add_gateway(gateway_args)
+        self.redis = RedisServer(self.dir, appendfsync=appendfsync)
+        try:
+            self.redis.start()
+            self.gateway = self.add_gateway(gateway_args)
+        except BaseException:
+            self.close()  # leave no redis-server or gateway behind when setup fails
+            raise
 
     def add_gateway(self, extra_args=(), wait_ready=True):
         g = Gateway(self.dir, self.redis.url, extra_args, name=f"jobgate{len(self.gateways)}")
@@ -224,5 +239,6 @@ class Stack:
     def close(self):
         for g in self.gateways:
             g.stop(signal.SIGKILL)
-        self.redis.stop(signal.SIGKILL)
+        if self.redis.proc:
+            self.redis.stop(signal.SIGKILL)
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -28,6 +28,9 @@ public final class RedisConnection {
     private lazy var retryTimer = LoopTimer(loop) { [unowned self] in self.connect() }
     private var backoffMs: UInt64 = 50
     private var sentAt = Ring<UInt64>()
+    /// Set while hiredis may still call back after `disconnect()`: the owner may already have
+    /// dropped this connection, and hiredis's callbacks find it through a raw pointer.
+    private var keepAliveUntilClosed: RedisConnection?
 
     public init(loop: EventLoop, endpoint: RedisEndpoint) {
         self.loop = loop
@@ -88,6 +91,7 @@ public final class RedisConnection {
             } else {
                 me.context = nil  // hiredis frees it after this callback
                 me.connectionEnded(errorText(ac))
+                me.keepAliveUntilClosed = nil
             }
         }
         redisAsyncSetDisconnectCallback(ctx) { ac, status in
@@ -95,6 +99,7 @@ public final class RedisConnection {
             let me = Unmanaged<RedisConnection>.fromOpaque(data).takeUnretainedValue()
             me.context = nil
             me.connectionEnded(status == REDIS_OK ? "closed" : errorText(ac))
+            me.keepAliveUntilClosed = nil
         }
     }
 
@@ -145,7 +150,9 @@ public final class RedisConnection {
 
     /// Drops the connection (e.g. a command timed out); handlers get `nil`, then it reconnects.
     public func disconnect() {
-        if let ctx = context { redisAsyncDisconnect(ctx) }
+        guard let ctx = context else { return }
+        keepAliveUntilClosed = self
+        redisAsyncDisconnect(ctx)
     }
 
     private static let replyCallback: @convention(c) (UnsafeMutablePointer<redisAsyncContext>?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void = { ac, reply, _ in

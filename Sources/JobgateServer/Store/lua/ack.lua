@@ -5,12 +5,12 @@
 -- first word is NOT_FOUND or LEASE_LOST. A batch settles each job on its own merits.
 
 local function ack(id, token, value)
-  local q, member = held_lease(id, token, false)
+  local q, member, f = held_lease(id, token, false, {'worker_name', 'result_ttl'})
   if not q then return {member} end
   redis.call('ZREM', k_wip(q), member)
-  execution_ended(id, token)
+  execution_ended(id, token, f[1] or false)
   local job, results = k_job(id), k_results(id)
-  local ttl = tonumber(redis.call('HGET', job, 'result_ttl')) or DEFAULT_RESULT_TTL
+  local ttl = tonumber(f[2]) or DEFAULT_RESULT_TTL
   release_dependents(id)
   if ttl == 0 then
     redis.call('DEL', job, results, k_dependencies(id))

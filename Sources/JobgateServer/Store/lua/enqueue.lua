@@ -46,21 +46,32 @@ local function enqueue_one(b)
   local delay = tonumber(ARGV[b + 14])
   if delay then run_at = NOW + delay end
   redis.call('SADD', QUEUES, k_queue(q))
+  if #parents > 0 then redis.call('SADD', k_dependencies(id), unpack(parents)) end
+  local status = 'queued'
+  if #pending > 0 then
+    status = 'deferred'
+  elseif run_at and run_at > NOW then
+    status = 'scheduled'
+  end
+  fields[#fields + 1] = 'status'
+  fields[#fields + 1] = status
+  if status == 'queued' then
+    fields[#fields + 1] = 'enqueued_at'
+    fields[#fields + 1] = NOW_TS
+  elseif front then
+    fields[#fields + 1] = 'enqueue_at_front'
+    fields[#fields + 1] = '1'
+  end
   redis.call('HSET', job, unpack(fields))
   if ARGV[b + 8] ~= '' then redis.call('EXPIRE', job, ARGV[b + 8]) end
-  if #parents > 0 then redis.call('SADD', k_dependencies(id), unpack(parents)) end
-  if #pending > 0 then
-    if front then redis.call('HSET', job, 'enqueue_at_front', '1') end
-    redis.call('HSET', job, 'status', 'deferred')
+  if status == 'deferred' then
     redis.call('ZADD', k_deferred(q), SEC, id)
     for _, p in ipairs(pending) do redis.call('SADD', k_dependents(p), id) end
     return {'deferred'}
-  end
-  if run_at and run_at > NOW then
-    if front then redis.call('HSET', job, 'enqueue_at_front', '1') end
+  elseif status == 'scheduled' then
     return {'scheduled', schedule(id, q, run_at)}
   end
-  enqueue_now(id, q, front)
+  push_ready(q, id, front)
   return {'queued'}
 end
 

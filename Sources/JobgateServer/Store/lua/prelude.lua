@@ -82,17 +82,20 @@ local function schedule(id, q, at)
   return whole
 end
 
--- The lease named by (id, token), if it still holds the job. `strict` also refuses a lease whose
--- expiry has passed but which no sweep has taken back yet.
-local function held_lease(id, token, strict)
-  local q = redis.call('HGET', k_job(id), 'origin')
+-- The lease named by (id, token), if it still holds the job: returns the queue, the wip member
+-- and the job's values of `fields` (read in the same HMGET). `strict` also refuses a lease
+-- whose expiry has passed but which no sweep has taken back yet.
+local function held_lease(id, token, strict, fields)
+  local f = redis.call('HMGET', k_job(id), 'origin', unpack(fields or {}))
+  local q = f[1]
   if not q then return nil, 'NOT_FOUND no job ' .. id end
   local member = id .. ':' .. token
   local score = redis.call('ZSCORE', k_wip(q), member)
   if not score or (strict and tonumber(score) <= NOW) then
     return nil, 'LEASE_LOST the lease on job ' .. id .. ' expired or was reassigned'
   end
-  return q, member
+  table.remove(f, 1)
+  return q, member, f
 end
 
 -- A job reached a final state: wake `result` requests waiting for it, on any gateway. The
@@ -106,7 +109,9 @@ end
 -- anything back). Then the dependents set has done its job.
 local function release_dependents(id)
   local key = k_dependents(id)
-  for _, child in ipairs(redis.call('SMEMBERS', key)) do
+  local children = redis.call('SMEMBERS', key)
+  if #children == 0 then return end
+  for _, child in ipairs(children) do
     local f = redis.call('HMGET', k_job(child), 'status', 'origin', 'enqueue_at_front')
     if f[1] == 'deferred' then
       local ready = true
@@ -168,9 +173,10 @@ local function execution_extended(w, id, token, expires)
 end
 
 -- A lease ended (settled, expired or deleted): its execution goes, and its named worker is idle
--- again unless it has moved on to another job.
-local function execution_ended(id, token)
-  local w = redis.call('HGET', k_job(id), 'worker_name')
+-- again unless it has moved on to another job. `w` is the job's worker_name when the caller
+-- has already read it.
+local function execution_ended(id, token, w)
+  if w == nil then w = redis.call('HGET', k_job(id), 'worker_name') end
   if not w or w == '' then return end
   redis.call('DEL', k_execution(id, token))
   redis.call('ZREM', k_executions(id), token)
