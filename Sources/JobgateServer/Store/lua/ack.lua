@@ -3,15 +3,17 @@
 -- ARGV: triples, repeated: id, lease token, return_value (base64 of the result's JSON; '' = null).
 -- Returns one answer per triple: 'finished', 'deleted' (result_ttl 0), or {error text} whose
 -- first word is NOT_FOUND or LEASE_LOST. A batch settles each job on its own merits.
+-- A job with RQ's Repeat (repeats_left > 0) runs again, as an RQ worker would: now, or after
+-- repeat_intervals[repeats_left - 1] (the last interval once the list runs out).
 
 local function ack(id, token, value)
-  local q, member, f = held_lease(id, token, false, {'worker_name', 'result_ttl'})
+  local q, member, f = held_lease(id, token, false, {'worker_name', 'result_ttl', 'repeats_left', 'repeat_intervals'})
   if not q then return {member} end
   redis.call('ZREM', k_wip(q), member)
   execution_ended(id, token, f[1] or false)
   local job, results = k_job(id), k_results(id)
   local ttl = tonumber(f[2]) or DEFAULT_RESULT_TTL
-  release_dependents(id)
+  release_dependents(id, false)
   if ttl == 0 then
     redis.call('DEL', job, results, k_dependencies(id))
     announce_done(id)
@@ -26,8 +28,20 @@ local function ack(id, token, value)
       'execution_id', token, 'execution_ended_at', num(NOW))
   end
   redis.call('ZADD', k_finished(q), ttl == -1 and '+inf' or SEC + ttl, id)
-  expire_or_persist(job, ttl)
   expire_or_persist(results, ttl)
+  local repeats = tonumber(f[3]) or 0
+  if repeats > 0 then
+    local interval = 0
+    local ok, intervals = pcall(cjson.decode, f[4] or '[]')
+    if ok and type(intervals) == 'table' and #intervals > 0 then
+      interval = tonumber(intervals[math.min(repeats, #intervals)]) or 0
+    end
+    redis.call('HSET', job, 'repeats_left', repeats - 1)
+    redis.call('PERSIST', job)  -- it must outlive result_ttl while it waits to run again
+    if interval > 0 then schedule(id, q, NOW + interval) else enqueue_now(id, q, false) end
+  else
+    expire_or_persist(job, ttl)
+  end
   announce_done(id)
   return 'finished'
 end

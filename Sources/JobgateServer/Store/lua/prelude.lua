@@ -104,30 +104,36 @@ local function announce_done(id)
   if redis.call('EXISTS', k_await(id)) == 1 then redis.call('PUBLISH', DONE_CHANNEL, id) end
 end
 
--- After `id` finished: queue each deferred dependent whose other dependencies are finished too
--- (a dependency whose hash is gone finished and expired, or was deleted: it no longer holds
--- anything back). Then the dependents set has done its job.
-local function release_dependents(id)
+-- After `id` finished (or failed for good, `parent_failed`): queue each deferred dependent
+-- whose dependencies are all done. Done means finished, or, for a dependent enqueued with RQ's
+-- allow_failure, also failed, stopped or canceled. A dependency whose hash is gone finished and
+-- expired, or was deleted: it no longer holds anything back. After a success the dependents set
+-- has done its job; after a failure it keeps the dependents still waiting for a rerun.
+local function release_dependents(id, parent_failed)
   local key = k_dependents(id)
   local children = redis.call('SMEMBERS', key)
   if #children == 0 then return end
   for _, child in ipairs(children) do
-    local f = redis.call('HMGET', k_job(child), 'status', 'origin', 'enqueue_at_front')
-    if f[1] == 'deferred' then
+    local f = redis.call('HMGET', k_job(child), 'status', 'origin', 'enqueue_at_front', 'allow_dependency_failures')
+    local tolerant = f[4] == '1'
+    if f[1] == 'deferred' and (tolerant or not parent_failed) then
       local ready = true
       for _, parent in ipairs(redis.call('SMEMBERS', k_dependencies(child))) do
         if parent ~= id then
           local st = redis.call('HGET', k_job(parent), 'status')
-          if st and st ~= 'finished' then ready = false; break end
+          local done = not st or st == 'finished' or
+            (tolerant and (st == 'failed' or st == 'stopped' or st == 'canceled'))
+          if not done then ready = false; break end
         end
       end
       if ready then
         redis.call('ZREM', k_deferred(f[2]), child)
         enqueue_now(child, f[2], f[3] == '1')
+        if parent_failed then redis.call('SREM', key, child) end
       end
     end
   end
-  redis.call('DEL', key)
+  if not parent_failed then redis.call('DEL', key) end
 end
 
 -- A job and its newest result entry, as flat field lists; nil when there is no such job.
@@ -196,6 +202,7 @@ local function fail_job(id, q, token, exc_zlib, exc_b64)
     'execution_id', token, 'execution_ended_at', num(NOW))
   expire_or_persist(job, ttl)
   expire_or_persist(k_results(id), ttl)
+  release_dependents(id, true)
   announce_done(id)
 end
 

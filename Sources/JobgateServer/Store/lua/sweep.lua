@@ -34,10 +34,15 @@ for _, qkey in ipairs(redis.call('SMEMBERS', QUEUES)) do
     redis.call('ZREM', k_wip(q), member)
     local id, token = string.match(member, '^([^:]+):(.*)$')
     if not id then id, token = member, '' end
-    if redis.call('EXISTS', k_job(id)) == 1 then
+    -- Only a job still started was abandoned: one that RQ canceled, deleted or requeued
+    -- meanwhile has moved on, and its stale entry is just dropped.
+    local status = redis.call('HGET', k_job(id), 'status')
+    if status == 'started' then
       execution_ended(id, token)
       retry_or_fail(id, q, token, true, exc_zlib, exc_b64)
       expired = expired + 1
+    elseif status then
+      execution_ended(id, token)
     end
   end
 end
