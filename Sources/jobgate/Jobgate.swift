@@ -7,7 +7,7 @@ struct Jobgate: ParsableCommand {
         commandName: "jobgate",
         abstract: "A language-neutral job gateway: newline-delimited JSON over TCP and Unix sockets, RQ-layout state in Redis.",
         version: jobgateVersion,
-        subcommands: [Serve.self],
+        subcommands: [Serve.self, StatsCommand.self, EnqueueCommand.self, JobCommand.self, FailedCommand.self, RequeueCommand.self, CancelCommand.self, PauseCommand.self, ResumeCommand.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -45,7 +45,14 @@ final class LineClient {
     /// Sends one request line and returns the reply line (without its newline).
     func call(_ line: String) throws -> [UInt8] {
         let deadline = monotonicSeconds() + timeoutSeconds
-        try send(Array(line.utf8) + [UInt8(ascii: "\n")], deadline: deadline)
+        do {
+            try send(Array(line.utf8) + [UInt8(ascii: "\n")], deadline: deadline)
+        } catch {
+            // A gateway that refuses a connection (OVERLOADED) writes why and closes; that line
+            // explains the failed send better than EPIPE does, if it has arrived.
+            if let reply = try? readLine(deadline: deadline) { return reply }
+            throw error
+        }
         return try readLine(deadline: deadline)
     }
 

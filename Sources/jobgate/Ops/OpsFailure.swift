@@ -31,11 +31,12 @@ struct OpsFailure: Error {
 let exitStatusHelp = """
     Exit status:
       0  success
-      1  any other error the gateway reports (WRONG_STATE, DUPLICATE, UNAUTHORIZED, INTERNAL, ...)
-      2  BAD_REQUEST, or option values this command rejects
+      1  another gateway error (WRONG_STATE, DUPLICATE, UNAUTHORIZED, ...)
+      2  BAD_REQUEST, or an option value this command rejects
       3  NOT_FOUND: no job with that id
-      4  UNAVAILABLE or OVERLOADED (retryable), no connection, or no reply within --timeout
-    Errors are printed to stderr as `jobgate: CODE: message`.
+      4  UNAVAILABLE or OVERLOADED, no connection, or no reply in time
+      64 a malformed command line (unknown option, missing argument)
+    Errors go to stderr as `jobgate: CODE: message`.
     """
 
 /// Runs a command body, turning an `OpsFailure` into its message on stderr and its exit status.

@@ -1,0 +1,34 @@
+import ArgumentParser
+
+struct PauseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pause",
+        abstract: "Stop leases from taking jobs from a queue; it still accepts new jobs.",
+        discussion: """
+            RQ's own workers do not know this flag. `jobgate resume` undoes it.
+
+            \(exitStatusHelp)
+            """)
+
+    @OptionGroup var gateway: GatewayOptions
+    @OptionGroup var timeout: ReplyTimeoutOption
+
+    @Argument(help: "The queue.")
+    var queue: String
+
+    func run() throws {
+        try reportingFailures {
+            try setQueuePaused(queue, op: "pause", gateway: gateway, timeoutSeconds: timeout.seconds)
+        }
+    }
+}
+
+/// `pause` and `resume` differ only in the op; both print the queue's new state and backlog.
+func setQueuePaused(_ queue: String, op: String, gateway: GatewayOptions, timeoutSeconds: Double) throws {
+    var request = RequestLine(op: op)
+    request.set("queue", string: queue)
+    let reply = try GatewaySession(gateway, timeoutSeconds: timeoutSeconds).call(request)
+    guard !gateway.json else { return }
+    let state = reply.fields["paused"] as? Bool == true ? "paused" : "running"
+    print("\(reply.string("queue") ?? queue): \(state), \(reply.int("queued") ?? 0) queued")
+}
