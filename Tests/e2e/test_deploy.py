@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from jobgate_harness import Client, Gateway, Stack, free_tcp_port, jobgate_binary, wait_until
+from jobgate_harness import Client, Gateway, Stack, free_tcp_port, jobgate_binary, tcp_port_open, wait_until
 
 
 def test_three_gateways_share_one_redis(stack):
@@ -186,8 +186,8 @@ log-level = "warn"
         p = subprocess.Popen([jobgate_binary(), "serve", "--config", str(config), "--listen", f"tcp://127.0.0.1:{flag_port}"],
                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            wait_until(lambda: _connects(flag_port), what="gateway on the flag's address")
-            assert not _connects(port), "--listen replaced the file's listen list"
+            wait_until(lambda: tcp_port_open(flag_port), what="gateway on the flag's address")
+            assert not tcp_port_open(port), "--listen replaced the file's listen list"
             with Client.tcp("127.0.0.1", flag_port) as c:
                 assert c.call({"op": "auth", "token": "from-file"})["error"]["code"] == "UNAUTHORIZED"
                 c.ok({"op": "auth", "token": "from-env"})
@@ -213,14 +213,6 @@ def test_check_rejects_bad_config(tmp_path, content, message):
     out = subprocess.run([jobgate_binary(), "serve", "--config", str(config), "--check"], capture_output=True, timeout=20)
     assert out.returncode != 0 and message in out.stderr.decode(), out.stderr
 
-
-def _connects(port):
-    import socket
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        return True
-    except OSError:
-        return False
 
 
 def test_shipped_config_example_passes_check(tmp_path):

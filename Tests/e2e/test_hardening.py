@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from jobgate_harness import ROOT, Client, Stack, free_tcp_port, jobgate_binary, wait_until
+from jobgate_harness import ROOT, Client, Stack, free_tcp_port, jobgate_binary, tcp_port_open, wait_until
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_token_from_file_and_environment(tmp_path):
             p = subprocess.Popen([jobgate_binary(), "serve", "--listen", f"tcp://127.0.0.1:{port}",
                                   "--redis", s.redis.url, *extra], env={**os.environ, **env},
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            wait_until(lambda: _connects(port), what="gateway")
+            wait_until(lambda: tcp_port_open(port), what="gateway")
             with Client.tcp("127.0.0.1", port) as c:
                 assert c.call({"op": "ping"})["error"]["code"] == "UNAUTHORIZED"
                 c.ok({"op": "auth", "token": token})
@@ -163,13 +163,6 @@ def test_huge_numbers_and_long_strings(client):
     assert job["id"] == r["id"]
     assert client.call({"op": "enqueue", "queue": "q" * 129, "func": "f"})["error"]["code"] == "BAD_REQUEST"
 
-
-def _connects(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        return True
-    except OSError:
-        return False
 
 
 def _ping_ok(g):
