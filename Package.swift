@@ -3,6 +3,8 @@ import PackageDescription
 
 let package = Package(
     name: "jobgate",
+    // Linux has no platform minimum; on Apple platforms the client library needs Swift concurrency.
+    platforms: [.macOS(.v14), .iOS(.v17)],
     products: [
         .executable(name: "jobgate", targets: ["jobgate"]),
         .library(name: "JobgateClient", targets: ["JobgateClient"]),
@@ -22,6 +24,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "jobgate",
+    // Linux has no platform minimum; on Apple platforms the client library needs Swift concurrency.
+    platforms: [.macOS(.v14), .iOS(.v17)],
             dependencies: ["JobgateServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "JobgateServerTests", dependencies: ["JobgateServer"]),
@@ -29,7 +33,11 @@ let package = Package(
         // The Swift client library: portable (no libuv/hiredis), so it builds on macOS too.
         .target(
             name: "JobgateClient",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             path: "clients/swift/Sources/JobgateClient"
         ),
         .executableTarget(name: "jobgate-image-worker", dependencies: ["JobgateClient"], path: "clients/swift/Examples/ImageWorker"),

@@ -1,0 +1,74 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Where a gateway listens: `tcp://HOST:PORT` or `unix:PATH`.
+public enum JobgateAddress: Sendable, Hashable, CustomStringConvertible {
+    case tcp(host: String, port: Int)
+    case unix(path: String)
+
+    /// Where the gateway listens by default.
+    public static let defaultTCP = JobgateAddress.tcp(host: "127.0.0.1", port: 7700)
+
+    /// `JOBGATE_ADDR` from the environment, or `tcp://127.0.0.1:7700` when it is unset or empty.
+    ///
+    /// Throws ``JobgateClientError/invalidAddress(_:)`` when `JOBGATE_ADDR` is set but invalid.
+    public static func fromEnvironment() throws -> JobgateAddress {
+        let value = getenv("JOBGATE_ADDR").map { String(cString: $0) }
+        return try fromEnvironment(["JOBGATE_ADDR": value].compactMapValues { $0 })
+    }
+
+    /// Like ``fromEnvironment()``, reading `JOBGATE_ADDR` from `environment`.
+    public static func fromEnvironment(_ environment: [String: String]) throws -> JobgateAddress {
+        guard let value = environment["JOBGATE_ADDR"], !value.isEmpty else { return defaultTCP }
+        return try JobgateAddress(parsing: value)
+    }
+
+    /// Parses `tcp://HOST:PORT` (an IPv6 host goes in brackets: `tcp://[::1]:7700`),
+    /// `unix:PATH` or `unix:///absolute/path`.
+    public init(parsing text: String) throws {
+        if text.hasPrefix("unix:") {
+            var path = String(text.dropFirst("unix:".count))
+            if path.hasPrefix("//") { path.removeFirst(2) }
+            guard !path.isEmpty else { throw JobgateClientError.invalidAddress("'\(text)' has no socket path") }
+            self = .unix(path: path)
+            return
+        }
+        guard text.hasPrefix("tcp://") else {
+            throw JobgateClientError.invalidAddress("'\(text)' is not tcp://HOST:PORT or unix:PATH")
+        }
+        let rest = text.dropFirst("tcp://".count)
+        let host: Substring
+        let portText: Substring
+        if rest.hasPrefix("[") {
+            guard let close = rest.firstIndex(of: "]"), rest[rest.index(after: close)...].hasPrefix(":") else {
+                throw JobgateClientError.invalidAddress("'\(text)': expected tcp://[IPv6]:PORT")
+            }
+            host = rest[rest.index(after: rest.startIndex)..<close]
+            portText = rest[rest.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = rest.lastIndex(of: ":") else {
+                throw JobgateClientError.invalidAddress("'\(text)' has no port")
+            }
+            host = rest[..<colon]
+            portText = rest[rest.index(after: colon)...]
+        }
+        guard !host.isEmpty else { throw JobgateClientError.invalidAddress("'\(text)' has no host") }
+        guard let port = Int(portText), (1...65535).contains(port) else {
+            throw JobgateClientError.invalidAddress("'\(text)' has no valid port (1-65535)")
+        }
+        self = .tcp(host: String(host), port: port)
+    }
+
+    /// The address in the form ``init(parsing:)`` reads.
+    public var description: String {
+        switch self {
+        case .tcp(let host, let port): host.contains(":") ? "tcp://[\(host)]:\(port)" : "tcp://\(host):\(port)"
+        case .unix(let path): "unix:\(path)"
+        }
+    }
+}
