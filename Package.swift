@@ -24,8 +24,6 @@ let package = Package(
         ),
         .executableTarget(
             name: "jobgate",
-    // Linux has no platform minimum; on Apple platforms the client library needs Swift concurrency.
-    platforms: [.macOS(.v14), .iOS(.v17)],
             dependencies: ["JobgateServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "JobgateServerTests", dependencies: ["JobgateServer"]),

@@ -239,3 +239,70 @@ def _alive(pid):
         return True
     except ProcessLookupError:
         return False
+
+
+def test_redis_killed_mid_load_loses_no_acknowledged_enqueue():
+    """Redis (AOF always) is SIGKILLed while producers run: requests answer UNAVAILABLE, the
+    gateway reconnects when Redis is back, and every acknowledged enqueue is still there."""
+    from jobgate_harness import Stack
+    stack = Stack(appendfsync="always")
+    try:
+        acknowledged, unavailable = [], []
+        stop = threading.Event()
+
+        def producer(p):
+            n = 0
+            with stack.client() as c:
+                while not stop.is_set():
+                    jid = f"r{p}-{n}"
+                    r = c.call({"op": "enqueue", "queue": "rk", "func": "f", "id": jid})
+                    if r.get("ok"):
+                        acknowledged.append(jid)
+                        n += 1
+                    else:
+                        assert r["error"]["code"] in ("UNAVAILABLE", "DUPLICATE"), r
+                        if r["error"]["code"] == "DUPLICATE":
+                            acknowledged.append(jid)
+                            n += 1
+                        else:
+                            unavailable.append(jid)
+                            time.sleep(0.02)
+
+        threads = [threading.Thread(target=producer, args=(i,)) for i in range(3)]
+        for t in threads:
+            t.start()
+        wait_until(lambda: len(acknowledged) > 300, what="load")
+        stack.redis.stop(signal.SIGKILL)
+        wait_until(lambda: len(unavailable) > 10, what="UNAVAILABLE while Redis is down")
+        stack.redis.start()
+        count = len(acknowledged)
+        wait_until(lambda: len(acknowledged) > count + 300, timeout=30, what="load after Redis returns")
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+        with stack.client() as c:
+            missing = [j for j in acknowledged if not c.call({"op": "job", "id": j}).get("ok")]
+        assert missing == []
+        assert int(stack.redis.raw("LLEN", "rq:queue:rk")) == len(set(acknowledged))
+    finally:
+        stack.close()
+
+
+def test_private_redis_is_restarted_when_it_dies(tmp_path):
+    data = tmp_path / "data"
+    port = free_tcp_port()
+    p = subprocess.Popen([jobgate_binary(), "serve", "--listen", f"tcp://127.0.0.1:{port}", "--data-dir", str(data)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: _ready(port), what="gateway with private redis")
+        with Client.tcp("127.0.0.1", port) as c:
+            c.ok({"op": "enqueue", "queue": "pr", "func": "f", "id": "kept"})
+        first = int((data / "redis.pid").read_text())
+        os.kill(first, signal.SIGKILL)
+        wait_until(lambda: (data / "redis.pid").exists() and int((data / "redis.pid").read_text() or 0) != first
+                   and _ready(port), timeout=20, what="a new private redis-server")
+        with Client.tcp("127.0.0.1", port) as c:
+            assert c.ok({"op": "job", "id": "kept"})["job"]["state"] == "queued"
+    finally:
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=20) == 0

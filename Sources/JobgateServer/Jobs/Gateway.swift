@@ -54,6 +54,7 @@ public final class Gateway: RequestHandler {
         session.authenticated = config.token == nil || connection.isUnixSocket
         sessions[connection.id] = session
         counters.connectionsAccepted += 1
+        Log.debug("connection opened", ["id": connection.id, "peer": connection.peer])
         if sessions.count > config.maxConnections {
             counters.refusedConnections += 1
             session.refuse(OpError(.overloaded, "too many connections (--max-connections \(config.maxConnections)); try again later"))
@@ -65,6 +66,7 @@ public final class Gateway: RequestHandler {
 
     public func sessionClosed(_ session: Session) {
         sessions[session.connection.id] = nil
+        Log.debug("connection closed", ["id": session.connection.id])
     }
 
     public func replied(slot: Int, startedNs: UInt64, failed: Bool) {

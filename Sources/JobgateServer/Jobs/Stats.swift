@@ -41,6 +41,7 @@ extension Gateway {
         w.key("errors"); w.int(counters.errors)
         w.key("lease_expiries"); w.int(counters.leaseExpiries)
         w.key("promoted"); w.int(counters.promoted)
+        w.key("limits"); writeLimits(&w)
         w.key("ops"); w.raw("{")
         var first = true
         for (i, op) in Counters.opNames.enumerated() where counters.ops[i] > 0 {
