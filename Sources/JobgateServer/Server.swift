@@ -47,8 +47,25 @@ public final class Server {
         }
     }
 
+    /// Raises the open-file limit as far as allowed: each connection is a descriptor, and the
+    /// common default of 1024 would refuse connections long before `--max-connections`.
+    private func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        if limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max
+            setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        }
+        let needed = rlim_t(config.gateway.maxConnections + 64)
+        if limit.rlim_cur < needed {
+            Log.warn("the open-file limit is below --max-connections; raise it (ulimit -n, LimitNOFILE=)",
+                     ["limit": limit.rlim_cur, "max_connections": config.gateway.maxConnections])
+        }
+    }
+
     /// Binds every listen address; throws before anything is served if one fails.
     public func bind() throws {
+        raiseOpenFileLimit()
         for address in config.listen {
             let listener = try Listener(loop: loop, hub: hub, address: address, unixMode: config.unixMode,
                                         unixGroup: config.unixGroup) { [unowned self] connection in

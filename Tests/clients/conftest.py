@@ -1,18 +1,7 @@
-"""Fixtures for the client tests: the Python module under test and the shell clients' paths."""
-import os
-import sys
-
+"""Fixtures for the client tests."""
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CLIENTS = os.path.join(ROOT, "clients")
-sys.path.insert(0, os.path.join(CLIENTS, "python"))
-
-import jobgate  # noqa: E402  (needs the path above)
-
-WORK = os.path.join(CLIENTS, "sh", "jobgate-work")
-ENQUEUE = os.path.join(CLIENTS, "sh", "jobgate-enqueue")
-EXAMPLES = os.path.join(CLIENTS, "examples")
+from clients_under_test import jobgate
 
 
 @pytest.fixture

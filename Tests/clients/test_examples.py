@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import EXAMPLES, CLIENTS
+from clients_under_test import EXAMPLES, CLIENTS
 
 EXAMPLES_BY_LANG = {
     "python": ("produce.py", "python3"),

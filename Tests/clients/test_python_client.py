@@ -5,7 +5,7 @@ import time
 import pytest
 
 from jobgate_harness import wait_until
-from conftest import jobgate
+from clients_under_test import jobgate
 
 
 def test_address_parsing_and_default(monkeypatch, addr, unix_addr):

@@ -8,7 +8,7 @@ import threading
 import time
 
 from jobgate_harness import wait_until
-from conftest import jobgate, CLIENTS
+from clients_under_test import jobgate, CLIENTS
 
 
 def run_in_thread(worker, **kw):

@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from conftest import ENQUEUE
+from clients_under_test import ENQUEUE
 
 
 def enqueue(*args, env=None):

@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from jobgate_harness import wait_until
-from conftest import WORK
+from clients_under_test import WORK
 
 
 def work(addr, *options, cmd, timeout=60, env=None):

@@ -171,3 +171,27 @@ def _ping_ok(g):
             return c.call({"op": "ping"}).get("ok")
     except OSError:
         return False
+
+
+def test_low_file_limit_is_raised_or_reported(stack):
+    """With a soft limit of 64 (hard limit left as it is), jobgate raises its own limit and
+    serves more connections than 64; what it cannot accept it logs instead of dropping silently."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+
+    def low_soft_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))
+
+    port = free_tcp_port()
+    p = subprocess.Popen([jobgate_binary(), "serve", "--listen", f"tcp://127.0.0.1:{port}", "--redis", stack.redis.url],
+                         preexec_fn=low_soft_limit, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_until(lambda: tcp_port_open(port), what="gateway")
+        conns = [Client.tcp("127.0.0.1", port) for _ in range(200)]
+        for c in conns:
+            assert c.ok({"op": "ping"})["ok"]
+        for c in conns:
+            c.close()
+    finally:
+        p.terminate()
+        p.wait(timeout=20)

@@ -133,7 +133,7 @@ def test_result_waits_for_ack(stack, client):
     t = threading.Thread(target=waiter)
     t.start()
     job = lease(client)
-    wait_until(lambda: stack.redis.raw("EXISTS", f"jobgate:await:{jid}").strip() == b"1", what="await mark")
+    wait_until(lambda: stack.redis.raw("HGET", f"rq:job:{jid}", "jobgate_awaited").strip() == b"1", what="await mark")
     sent = time.time()
     client.ok({"op": "ack", "id": jid, "lease": job["lease"], "result": [4, 2]})
     t.join(timeout=20)

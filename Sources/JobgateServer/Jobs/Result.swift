@@ -53,10 +53,8 @@ final class ResultWaiters {
 
     private func check(_ w: ResultWaiter) {
         w.checking = true
-        let remaining = max(0, Double(w.deadlineMs) - Double(gateway.loop.nowMs)) / 1000
-        gateway.store.run(.await, argCount: 2) { cmd in
+        gateway.store.run(.await, argCount: 1) { cmd in
             cmd.arg(w.id)
-            cmd.arg(String(max(remaining, 1)))
         } done: { [unowned self] result in
             w.checking = false
             switch result {

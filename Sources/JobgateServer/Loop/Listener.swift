@@ -88,8 +88,9 @@ public final class Listener {
         if rc == 0 {
             stream.pointee.data = Unmanaged.passUnretained(self).toOpaque()
             rc = uv_listen(stream, 1024) { server, status in
-                guard status == 0, let data = server!.pointee.data else { return }
-                Unmanaged<Listener>.fromOpaque(data).takeUnretainedValue().acceptOne()
+                guard let data = server!.pointee.data else { return }
+                let listener = Unmanaged<Listener>.fromOpaque(data).takeUnretainedValue()
+                if status == 0 { listener.acceptOne() } else { listener.acceptFailed(status) }
             }
         }
         if rc != 0 {
@@ -114,10 +115,23 @@ public final class Listener {
         }
     }
 
+    private var lastAcceptWarningMs: UInt64 = 0
+
+    /// Usually out of file descriptors: say so (once a second at most) instead of dropping
+    /// connections in silence.
+    private func acceptFailed(_ status: Int32) {
+        let now = loop.nowMs
+        guard now - lastAcceptWarningMs >= 1000 || lastAcceptWarningMs == 0 else { return }
+        lastAcceptWarningMs = now
+        Log.warn("accept failed; connections are being dropped", ["address": address.description, "error": uvErrorName(status)])
+    }
+
     private func acceptOne() {
         let client = Listener.allocateStream(loop: loop, unix: address.isUnix)
-        guard uv_accept(handle.assumingMemoryBound(to: uv_stream_t.self), client) == 0 else {
+        let rc = uv_accept(handle.assumingMemoryBound(to: uv_stream_t.self), client)
+        guard rc == 0 else {
             closeAndFree(client)
+            acceptFailed(rc)
             return
         }
         if !address.isUnix {

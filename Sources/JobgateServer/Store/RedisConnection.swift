@@ -131,6 +131,9 @@ public final class RedisConnection {
         guard rc == REDIS_OK else { return false }
         handlers.push(handler)
         sentAt.push(loop.nowMs)
+        // Write now instead of on the next writable event: Redis starts on this command while
+        // the loop is still reading other clients' requests, so the two processes overlap.
+        redisAsyncHandleWrite(ctx)
         return true
     }
 

@@ -7,16 +7,17 @@
 -- repeat_intervals[repeats_left - 1] (the last interval once the list runs out).
 
 local function ack(id, token, value)
-  local q, member, f = held_lease(id, token, false, {'worker_name', 'result_ttl', 'repeats_left', 'repeat_intervals'})
+  local q, member, f = held_lease(id, token, true,
+    {'worker_name', 'result_ttl', 'repeats_left', 'repeat_intervals', 'jobgate_awaited'})
   if not q then return {member} end
-  redis.call('ZREM', k_wip(q), member)
   execution_ended(id, token, f[1] or false)
+  local awaited = f[5] or false
   local job, results = k_job(id), k_results(id)
   local ttl = tonumber(f[2]) or DEFAULT_RESULT_TTL
   release_dependents(id, false)
   if ttl == 0 then
     redis.call('DEL', job, results, k_dependencies(id))
-    announce_done(id)
+    announce_done(id, awaited)
     return 'deleted'
   end
   redis.call('HSET', job, 'status', 'finished', 'ended_at', NOW_TS)
@@ -42,7 +43,7 @@ local function ack(id, token, value)
   else
     expire_or_persist(job, ttl)
   end
-  announce_done(id)
+  announce_done(id, awaited)
   return 'finished'
 end
 

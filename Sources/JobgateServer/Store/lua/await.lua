@@ -1,7 +1,7 @@
--- await.lua: reads a job for `result`; if it has not reached a final state, marks it awaited so
--- the script that finishes it publishes its id on jobgate:done.
+-- await.lua: reads a job for `result`; if it has not reached a final state, marks it awaited
+-- (field jobgate_awaited) so the script that ends it publishes its id on jobgate:done.
 -- KEYS: none (derived).
--- ARGV: 1 id, 2 seconds to keep the mark.
+-- ARGV: 1 id.
 -- Returns {1 if final else 0, job fields, latest result fields}; nil when there is no such job.
 
 local id = ARGV[1]
@@ -11,5 +11,5 @@ local status = redis.call('HGET', k_job(id), 'status')
 if status == 'finished' or status == 'failed' or status == 'canceled' or status == 'stopped' then
   return {1, j[1], j[2]}
 end
-redis.call('SET', k_await(id), '1', 'EX', math.ceil(tonumber(ARGV[2])) + 1)
+redis.call('HSET', k_job(id), 'jobgate_awaited', '1')
 return {0, j[1], j[2]}

@@ -5,8 +5,7 @@
 -- Returns {state, retries_left, retry_at}; NOT_FOUND or LEASE_LOST as errors.
 
 local id, token = ARGV[1], ARGV[2]
-local q, member, f = held_lease(id, token, false, {'worker_name'})
+local q, member, f = held_lease(id, token, true, {'worker_name'})
 if not q then return redis.error_reply(member) end
-redis.call('ZREM', k_wip(q), member)
 execution_ended(id, token, f[1] or false)
 return retry_or_fail(id, q, token, ARGV[5] == '1', ARGV[3], ARGV[4])

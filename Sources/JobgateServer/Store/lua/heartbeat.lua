@@ -4,7 +4,7 @@
 -- Returns the new expiry (Unix seconds, text); NOT_FOUND or LEASE_LOST as error replies.
 
 local id, token = ARGV[1], ARGV[2]
-local q, member, f = held_lease(id, token, true, {'jobgate_lease', 'worker_name'})
+local q, member, f = held_lease(id, token, false, {'jobgate_lease', 'worker_name'})
 if not q then return redis.error_reply(member) end
 local seconds = tonumber(ARGV[3]) or tonumber(f[1]) or DEFAULT_TIMEOUT
 local expires = NOW + seconds

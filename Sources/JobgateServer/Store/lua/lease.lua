@@ -23,7 +23,7 @@ for i = 1, nq do
       if not ids then break end
       for _, id in ipairs(ids) do
         local job = k_job(id)
-        local f = redis.call('HMGET', job, 'data', 'timeout', 'meta', 'retries_left', 'jobgate_attempts')
+        local f = redis.call('HMGET', job, 'data', 'timeout', 'meta', 'retries_left', 'jobgate_attempts', 'ttl', 'failure_ttl')
         if f[1] then
           local seconds = lease_for or tonumber(f[2]) or DEFAULT_TIMEOUT
           -- RQ's timeout -1 means "no limit"; a lease must still end, heartbeats extend it.
@@ -33,7 +33,9 @@ for i = 1, nq do
           local expires = NOW + seconds
           redis.call('HSET', job, 'status', 'started', 'started_at', NOW_TS, 'last_heartbeat', NOW_TS,
             'worker_name', worker, 'jobgate_attempts', attempt, 'jobgate_lease', seconds)
-          redis.call('PERSIST', job)
+          -- Only a job with a ttl, or one failed with a failure_ttl and requeued by RQ, can
+          -- carry an expiry here (jobgate's requeue persists); RQ persists at start too.
+          if f[6] or f[7] then redis.call('PERSIST', job) end
           redis.call('ZADD', k_wip(q), num(expires), id .. ':' .. token)
           if worker ~= '' then execution_started(worker, queues, id, token, expires) end
           out[#out + 1] = {id, q, f[1], f[3] or false, f[4] or false, attempt, num(expires), token, tostring(seconds)}

@@ -33,7 +33,6 @@ local function k_canceled(q) return 'rq:canceled:' .. q end
 local function k_dependents(id) return 'rq:job:' .. id .. ':dependents' end
 -- RQ's own spelling: prefix 'rq:job:' + ':' + id.
 local function k_dependencies(id) return 'rq:job::' .. id .. ':dependencies' end
-local function k_await(id) return 'jobgate:await:' .. id end
 local function k_worker(w) return 'rq:worker:' .. w end
 local function k_execution(id, token) return 'rq:execution:' .. id .. ':' .. token end
 local function k_executions(id) return 'rq:executions:' .. id end
@@ -83,25 +82,34 @@ local function schedule(id, q, at)
 end
 
 -- The lease named by (id, token), if it still holds the job: returns the queue, the wip member
--- and the job's values of `fields` (read in the same HMGET). `strict` also refuses a lease
--- whose expiry has passed but which no sweep has taken back yet.
-local function held_lease(id, token, strict, fields)
+-- and the job's values of `fields` (read in the same HMGET). With `take`, the lease is also
+-- ended (the ZREM is the check); without, a lease whose expiry has passed but which no sweep
+-- has taken back yet counts as lost (heartbeat).
+local function held_lease(id, token, take, fields)
   local f = redis.call('HMGET', k_job(id), 'origin', unpack(fields or {}))
   local q = f[1]
   if not q then return nil, 'NOT_FOUND no job ' .. id end
   local member = id .. ':' .. token
-  local score = redis.call('ZSCORE', k_wip(q), member)
-  if not score or (strict and tonumber(score) <= NOW) then
+  local held
+  if take then
+    held = redis.call('ZREM', k_wip(q), member) == 1
+  else
+    local score = redis.call('ZSCORE', k_wip(q), member)
+    held = score and tonumber(score) > NOW
+  end
+  if not held then
     return nil, 'LEASE_LOST the lease on job ' .. id .. ' expired or was reassigned'
   end
   table.remove(f, 1)
   return q, member, f
 end
 
--- A job reached a final state: wake `result` requests waiting for it, on any gateway. The
--- publish happens only while someone waits (the key exists), so a plain ack pays one EXISTS.
-local function announce_done(id)
-  if redis.call('EXISTS', k_await(id)) == 1 then redis.call('PUBLISH', DONE_CHANNEL, id) end
+-- A job reached a final state: wake `result` requests waiting for it, on any gateway. Only a
+-- job a `result` request marked (jobgate_awaited) publishes, so a plain ack pays nothing; a
+-- caller that has already read the mark passes it.
+local function announce_done(id, awaited)
+  if awaited == nil then awaited = redis.call('HGET', k_job(id), 'jobgate_awaited') end
+  if awaited then redis.call('PUBLISH', DONE_CHANNEL, id) end
 end
 
 -- After `id` finished (or failed for good, `parent_failed`): queue each deferred dependent
