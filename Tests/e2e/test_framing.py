@@ -60,11 +60,20 @@ def test_ref_is_echoed_on_errors_and_any_json(client):
         assert r["ref"] == ref and r["error"]["code"] == "UNKNOWN_OP"
 
 
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(next(l for l in f if l.startswith("VmRSS:")).split()[1])
+
+
 def test_client_that_never_reads_is_bounded(stack):
-    # 10,000 pipelined requests from a client that does not read: the gateway stops reading it
-    # once its replies back up, stays responsive to others, and answers everything once read.
+    # 10,000 pipelined requests (3 MB of enqueues) from a client that does not read: the gateway
+    # holds at most 1024 unanswered requests and 4 MiB of replies for it before it stops reading
+    # (the kernel's socket buffers hold the rest), so its memory stays bounded; it stays
+    # responsive to others, and answers everything once the client reads.
     c = stack.client()
-    payload = (json.dumps({"op": "ping", "ref": 0}) + "\n").encode() * 10000
+    line = json.dumps({"op": "enqueue", "queue": "flood", "func": "f", "args": ["x" * 250]}) + "\n"
+    payload = line.encode() * 10000
+    before = rss_kib(stack.gateway.proc.pid)
     c.sock.setblocking(False)
     sent = 0
     try:
@@ -74,10 +83,13 @@ def test_client_that_never_reads_is_bounded(stack):
         pass
     c.sock.setblocking(True)
     with stack.client() as other:
-        assert other.ok({"op": "ping"})["redis"] == "ready"
+        wait_until(lambda: other.ok({"op": "ping"})["ok"] and rss_kib(stack.gateway.proc.pid) > 0, what="other client")
+    grown = rss_kib(stack.gateway.proc.pid) - before
+    assert grown < 16 * 1024, f"the gateway grew {grown} KiB for one client that does not read"
     c.sock.sendall(payload[sent:])
     count = 0
     while count < 10000:
         assert c.reply()["ok"] is True
         count += 1
     c.close()
+    assert int(stack.redis.raw("LLEN", "rq:queue:flood")) == 10000
