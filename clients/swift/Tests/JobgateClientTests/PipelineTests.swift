@@ -68,7 +68,7 @@ struct PipelineTests {
             async let result = client.result(id: job.id, wait: 20)
             #expect(try await eventually {
                 let leaseWaits = try await client.stats().gateway["waiting_leases"]?.intValue == 1
-                let resultWaits = try gw.redis("EXISTS", "jobgate:await:\(job.id)") == "1"
+                let resultWaits = try gw.redis("HGET", "rq:job:\(job.id)", "jobgate_awaited") == "1"
                 return leaseWaits && resultWaits
             })
             // ...while other requests on it are answered at once: they are not queued behind them.

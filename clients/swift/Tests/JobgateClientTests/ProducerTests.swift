@@ -293,7 +293,7 @@ struct ProducerTests {
             let worker = gw.client()
             async let waited = client.result(id: job.id, wait: 30)
             // The result request is waiting at the gateway before the job even starts.
-            #expect(try await eventually { try gw.redis("EXISTS", "jobgate:await:\(job.id)") == "1" })
+            #expect(try await eventually { try gw.redis("HGET", "rq:job:\(job.id)", "jobgate_awaited") == "1" })
             let leased = try #require(try await worker.lease(queues: ["rpc"]))
             try await worker.fail(leased, error: "ValueError: bad image", retry: false)
             let info = try #require(try await waited)
