@@ -94,13 +94,6 @@ public final class Server {
         Log.info("serving metrics", ["address": address.description, "path": "/metrics"])
     }
 
-    public var boundAddresses: [ListenAddress] {
-        listeners.map { l in
-            if let port = l.boundPort, case .tcp(let host, _) = l.address { return .tcp(host: host, port: port) }
-            return l.address
-        }
-    }
-
     /// Serves until SIGINT/SIGTERM and a graceful drain.
     public func run() {
         for sig in [SIGINT, SIGTERM] {

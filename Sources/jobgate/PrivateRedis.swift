@@ -80,22 +80,16 @@ final class PrivateRedis {
     /// A gateway killed with SIGKILL leaves its redis-server running on our socket: stop it so
     /// the new child can bind (the AOF keeps every acknowledged write).
     private func stopLeftover() {
-        guard let f = fopen(dataDir + "/redis.pid", "r") else { return }
-        var old: Int32 = 0
-        let n = fscanf_pid(f, &old)
-        fclose(f)
-        guard n, old > 0, isRedisServer(old) else { return }
+        guard let text = readWholeFile(dataDir + "/redis.pid"),
+              let old = Int32(text.split(whereSeparator: \.isWhitespace).first ?? "") else { return }
+        guard old > 0, isRedisServer(old) else { return }
         Log.warn("stopping a redis-server left over from an earlier run", ["pid": old])
         kill(old, SIGTERM)
         for _ in 0..<100 where kill(old, 0) == 0 { usleep(50_000) }
     }
 
     private func isRedisServer(_ pid: Int32) -> Bool {
-        guard let f = fopen("/proc/\(pid)/comm", "r") else { return false }
-        defer { fclose(f) }
-        var buf = [CChar](repeating: 0, count: 64)
-        guard fgets(&buf, 64, f) != nil else { return false }
-        return String(cString: buf).hasPrefix("redis-server")
+        readWholeFile("/proc/\(pid)/comm")?.hasPrefix("redis-server") ?? false
     }
 
     private func spawn(_ args: [String]) throws -> pid_t {
@@ -129,19 +123,5 @@ final class PrivateRedis {
             if access(candidate, X_OK) == 0 { return candidate }
         }
         return nil
-    }
-}
-
-private func fscanf_pid(_ f: UnsafeMutablePointer<FILE>, _ out: inout Int32) -> Bool {
-    var buf = [CChar](repeating: 0, count: 32)
-    guard fgets(&buf, 32, f) != nil else { return false }
-    guard let v = Int32(String(cString: buf).trimmingWhitespace) else { return false }
-    out = v
-    return true
-}
-
-private extension String {
-    var trimmingWhitespace: String {
-        String(self.drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
     }
 }

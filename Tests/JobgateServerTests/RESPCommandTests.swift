@@ -27,14 +27,11 @@ private func resp(_ argCount: Int, _ body: (inout RESPCommand) -> Void) -> Strin
         #expect(out == "*7\r\n$7\r\nEVALSHA\r\n$3\r\n-42\r\n$1\r\n0\r\n$0\r\n\r\n$1\r\nq\r\n$3\r\n\r\n\0\r\n$2\r\né\r\n")
     }
 
-    @Test func rawBufferAndFilledArguments() {
+    @Test func rawBufferAndByteArrayArguments() {
         let payload = utf8("binary\r\ndata")
         let out = resp(2) { c in
             payload.withUnsafeBytes { c.arg($0) }
-            c.arg(length: 4) { buf in
-                #expect(buf.count == 4)
-                for i in 0..<4 { buf[i] = UInt8(ascii: "a") + UInt8(i) }
-            }
+            c.arg(utf8("abcd"))
         }
         #expect(out == "*2\r\n$12\r\nbinary\r\ndata\r\n$4\r\nabcd\r\n")
     }
@@ -68,7 +65,7 @@ private func resp(_ argCount: Int, _ body: (inout RESPCommand) -> Void) -> Strin
         #expect(c.terminated.last == 0)
         c.arg("GET")
         #expect(c.terminated.last == 0)
-        c.arg(length: 3) { b in b.copyBytes(from: [1, 2, 3]) }
+        c.arg([1, 2, 3] as [UInt8])
         #expect(c.terminated.last == 0)
         #expect(Array(c.terminated.dropLast()) == Array(c.bytes))
         #expect(text(Array(c.bytes)) == "*2\r\n$3\r\nGET\r\n$3\r\n\u{1}\u{2}\u{3}\r\n")

@@ -138,9 +138,7 @@ extension Gateway {
     /// while the request's bytes are still at hand.
     func decodeJob(_ r: inout Request, defaultQueue: String?) throws(OpError) -> NewJob {
         guard let queue = try r.string("queue") ?? defaultQueue else { throw OpError.bad("missing field 'queue'") }
-        guard Names.isValidQueue(queue) else {
-            throw OpError.bad("field 'queue' must be 1-\(Names.maxLength) characters of A-Z a-z 0-9 _ - .")
-        }
+        try Gateway.checkQueue(queue, field: "field 'queue'")
         guard let function = try r.spanIfPresent("func", .string), function.end - function.start > 2 else {
             throw OpError.bad("missing field 'func' (a non-empty string, e.g. \"app.tasks.resize\")")
         }
@@ -149,7 +147,7 @@ extension Gateway {
         var id: String
         if let given = try r.string("id") {
             guard Names.isValidJobID(given) else {
-                throw OpError.bad("field 'id' must be 1-\(Names.maxLength) characters of A-Z a-z 0-9 _ -")
+                throw OpError.bad("field 'id' must be \(Names.jobIDRule)")
             }
             id = given
         } else {

@@ -53,6 +53,8 @@ private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 /// the id); queue names may also hold `.`.
 enum Names {
     static let maxLength = 128
+    static let queueRule = "1-\(maxLength) characters of A-Z a-z 0-9 _ - ."
+    static let jobIDRule = "1-\(maxLength) characters of A-Z a-z 0-9 _ -"
 
     static func isValidJobID(_ s: String) -> Bool { isValid(s, extra: []) }
     static func isValidQueue(_ s: String) -> Bool { isValid(s, extra: [UInt8(ascii: ".")]) }

@@ -1,8 +1,7 @@
 /// `job`: a job's state, fields, timestamps, attempts and its result or error.
 extension Gateway {
     func job(_ r: inout Request, _ reply: ReplyTicket) throws(OpError) {
-        let id = try r.requiredString("id")
-        guard Names.isValidJobID(id) else { throw OpError.bad("field 'id' is not a valid job id") }
+        let id = try jobID(&r)
         try r.rejectUnknownFields()
         store.run(.job, argCount: 1) { cmd in
             cmd.arg(id)

@@ -28,9 +28,7 @@ extension Gateway {
         }
         guard !queues.isEmpty else { throw OpError.bad("missing field 'queues' (a list of queue names, highest priority first)") }
         guard queues.count <= 32 else { throw OpError.bad("a lease names at most 32 queues") }
-        for q in queues where !Names.isValidQueue(q) {
-            throw OpError.bad("queue name '\(q)' must be 1-\(Names.maxLength) characters of A-Z a-z 0-9 _ - .")
-        }
+        for q in queues { try Gateway.checkQueue(q, field: "queue name '\(q)'") }
         let wait = try r.number("wait", in: 0...config.maxWait) ?? 0
         let count = try r.integer("count", in: 1...config.maxLeaseCount)
         let leaseFor = try r.number("lease_for", in: 1...(7 * 86400))

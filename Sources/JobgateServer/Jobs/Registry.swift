@@ -1,19 +1,5 @@
 /// The operator's ops on RQ's registries: `cancel`, `delete`, `failed`, `requeue`, `pause`, `resume`.
 extension Gateway {
-    func jobID(_ r: inout Request) throws(OpError) -> String {
-        let id = try r.requiredString("id")
-        guard Names.isValidJobID(id) else { throw OpError.bad("field 'id' is not a valid job id") }
-        return id
-    }
-
-    func queueName(_ r: inout Request) throws(OpError) -> String {
-        let q = try r.requiredString("queue")
-        guard Names.isValidQueue(q) else {
-            throw OpError.bad("field 'queue' must be 1-\(Names.maxLength) characters of A-Z a-z 0-9 _ - .")
-        }
-        return q
-    }
-
     /// Runs a script whose reply is one word, answered as `{"state": word}`.
     private func runForState(_ script: Script, _ args: [String], _ reply: ReplyTicket) {
         store.run(script, argCount: args.count) { cmd in
@@ -68,8 +54,7 @@ extension Gateway {
     }
 
     func requeue(_ r: inout Request, _ reply: ReplyTicket) throws(OpError) {
-        if let id = try r.string("id") {
-            guard Names.isValidJobID(id) else { throw OpError.bad("field 'id' is not a valid job id") }
+        if let id = try optionalJobID(&r) {
             try r.rejectUnknownFields()
             requeueStep(mode: "id", target: id, movedSoFar: 0, upTo: 1, reply)
             return

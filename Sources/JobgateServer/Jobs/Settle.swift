@@ -2,8 +2,7 @@
 /// token, never to a connection, so any connection may settle it.
 extension Gateway {
     private func leaseFields(_ r: inout Request) throws(OpError) -> (id: String, token: String) {
-        let id = try r.requiredString("id")
-        guard Names.isValidJobID(id) else { throw OpError.bad("field 'id' is not a valid job id") }
+        let id = try jobID(&r)
         let token = try r.requiredString("lease")
         guard Names.isValidJobID(token) else { throw OpError.bad("field 'lease' is not a lease token") }
         return (id, token)

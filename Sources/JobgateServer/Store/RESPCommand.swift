@@ -44,15 +44,6 @@ public struct RESPCommand {
     /// An optional value; absent is sent as the empty string, which scripts read as "unset".
     public mutating func arg(_ s: String?) { arg(s ?? "") }
 
-    /// An argument whose bytes are produced in place (e.g. compressed data).
-    public mutating func arg(length: Int, fill: (UnsafeMutableRawBufferPointer) -> Void) {
-        header(length)
-        let start = terminated.count
-        terminated.append(contentsOf: repeatElement(0, count: length))
-        terminated.withUnsafeMutableBytes { fill(UnsafeMutableRawBufferPointer(rebasing: $0[start..<(start + length)])) }
-        finishArg()
-    }
-
     public var isComplete: Bool { written == expected }
 
     /// Starts an argument: drops the terminator, writes `$<count>\r\n`.

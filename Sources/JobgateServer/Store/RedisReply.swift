@@ -25,8 +25,6 @@ public struct RedisReply {
     public var double: Double {
         ptr.pointee.type == REDIS_REPLY_INTEGER ? Double(integer) : Double(string) ?? 0
     }
-
-    public var optionalString: String? { isNil ? nil : string }
 }
 
 /// A copy of a reply that outlives its callback (hiredis frees the original when the callback

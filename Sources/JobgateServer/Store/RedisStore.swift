@@ -79,11 +79,7 @@ public final class RedisStore {
             }
         }
         for script in Script.allCases {
-            var load = RESPCommand(argCount: 3, capacity: 8192)
-            load.arg("SCRIPT")
-            load.arg("LOAD")
-            load.arg(script.source)
-            commands.send(load) { [unowned self] reply in
+            commands.send(RedisStore.loadCommand(script)) { [unowned self] reply in
                 guard let reply, !reply.isError else {
                     if let reply { self.onStateChange?(false, "SCRIPT LOAD failed: \(reply.string)") }
                     self.commands.disconnect()
@@ -179,11 +175,15 @@ public final class RedisStore {
     }
 
     private func reloadScript(_ script: Script) {
+        commands.send(RedisStore.loadCommand(script)) { _ in }
+    }
+
+    private static func loadCommand(_ script: Script) -> RESPCommand {
         var load = RESPCommand(argCount: 3, capacity: 8192)
         load.arg("SCRIPT")
         load.arg("LOAD")
         load.arg(script.source)
-        commands.send(load) { _ in }
+        return load
     }
 
     /// A Redis that stops answering (SIGSTOP, a slow disk, a network hole) must not hang clients.

@@ -69,7 +69,7 @@ local function enqueue_one(b)
     for _, p in ipairs(pending) do redis.call('SADD', k_dependents(p), id) end
     return {'deferred'}
   elseif status == 'scheduled' then
-    return {'scheduled', schedule(id, q, run_at)}
+    return {'scheduled', add_scheduled(id, q, run_at)}  -- status is in the HSET above
   end
   push_ready(q, id, front)
   return {'queued'}

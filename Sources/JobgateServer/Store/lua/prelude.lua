@@ -74,11 +74,15 @@ local function enqueue_now(id, q, front)
 end
 
 -- RQ's scheduled registry holds whole seconds; rounding up means a job never runs early.
-local function schedule(id, q, at)
+local function add_scheduled(id, q, at)
   local whole = math.ceil(at)
-  redis.call('HSET', k_job(id), 'status', 'scheduled')
   redis.call('ZADD', k_scheduled(q), whole, id)
   return whole
+end
+
+local function schedule(id, q, at)
+  redis.call('HSET', k_job(id), 'status', 'scheduled')
+  return add_scheduled(id, q, at)
 end
 
 -- The lease named by (id, token), if it still holds the job: returns the queue, the wip member
