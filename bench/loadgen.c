@@ -639,7 +639,8 @@ static void ra_prefix(rargs_t *a, const char *sha) {
     ra_str(a, "0");
 }
 
-/* Appends one enqueue.lua job (15 slots): id, queue, data, then 12 "not given". */
+/* Appends one enqueue.lua job (16 slots): id, queue, data, 12 "not given", then "fresh" (the id
+ * is a random uuid4, as jobgate's own are, so the script skips its duplicate check). */
 static void ra_enqueue_job(rargs_t *a, rng_t *r, const char *queue) {
     char *id = ra_alloc(a, 37);
     uuid4(r, id);
@@ -655,6 +656,7 @@ static void ra_enqueue_job(rargs_t *a, rng_t *r, const char *queue) {
     size_t dl = zlib_stored(json, (size_t)n, data);
     ra_add(a, data, dl);
     for (int i = 0; i < 12; i++) ra_add(a, "", 0);
+    ra_add(a, "1", 1);
 }
 
 static int rl_enqueue(redisContext *c, rargs_t *a, rng_t *r, const char *queue, int count) {
@@ -746,7 +748,7 @@ static void client_open(client_t *cl, int seed, int batch) {
     rng_seed(&cl->rng, (uint64_t)seed * 7919u + (uint64_t)getpid() * 104729u + now_ns());
     if (opt.target == T_REDIS) {
         cl->redis = redis_open(opt.addr);
-        ra_init(&cl->ra, (size_t)batch * 15 + 16, (size_t)batch * ((size_t)opt.payload + 256) + 4096);
+        ra_init(&cl->ra, (size_t)batch * 16 + 16, (size_t)batch * ((size_t)opt.payload + 256) + 4096);
     } else {
         conn_open(&cl->conn, opt.addr);
     }

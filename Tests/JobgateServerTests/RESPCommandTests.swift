@@ -71,3 +71,30 @@ private func resp(_ argCount: Int, _ body: (inout RESPCommand) -> Void) -> Strin
         #expect(text(Array(c.bytes)) == "*2\r\n$3\r\nGET\r\n$3\r\n\u{1}\u{2}\u{3}\r\n")
     }
 }
+
+@Suite struct RESPArgsTests {
+    /// A batch's arguments are encoded before the command's count is known, then appended.
+    @Test func argsAppendedToACommandCountAsTheirArguments() {
+        var batch = RESPArgs()
+        batch.arg(7)
+        batch.arg("q")
+        batch.arg([0x00, 0x0A] as [UInt8])
+        #expect(batch.count == 3)
+        #expect(text(batch.bytes) == "$1\r\n7\r\n$1\r\nq\r\n$2\r\n\0\n\r\n")
+        var c = RESPCommand(argCount: 2 + batch.count)
+        c.arg("EVALSHA")
+        c.arg("0")
+        #expect(!c.isComplete)
+        c.append(batch)
+        #expect(c.isComplete)
+        #expect(c.terminated.last == 0)
+        #expect(text(Array(c.bytes)) == "*5\r\n$7\r\nEVALSHA\r\n$1\r\n0\r\n$1\r\n7\r\n$1\r\nq\r\n$2\r\n\0\n\r\n")
+    }
+
+    @Test func emptyArgsAppendNothing() {
+        var c = RESPCommand(argCount: 1)
+        c.append(RESPArgs())
+        c.arg("PING")
+        #expect(text(Array(c.bytes)) == "*1\r\n$4\r\nPING\r\n")
+    }
+}

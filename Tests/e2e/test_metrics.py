@@ -1,4 +1,5 @@
 """The Prometheus endpoint, scraped over real HTTP."""
+import json
 import re
 import urllib.error
 import urllib.request
@@ -64,3 +65,38 @@ def test_metrics_other_paths_and_redis_down(scraped):
         text = r.read().decode()
     assert "jobgate_queue_jobs" not in text
     assert metric(text, "jobgate_redis_up") == 0
+
+
+def test_ops_read_in_one_turn_share_one_script_call(scraped):
+    """Requests read together go to Redis as one script call (jobgate_redis_script_calls_total
+    grows by far less than jobgate_redis_script_ops_total), and each op still gets its own
+    answer: an error in one leaves its neighbours alone."""
+    stack, url = scraped
+    with stack.client() as setup:
+        known = setup.ok({"op": "enqueue", "queue": "turn", "func": "f"})["id"]
+    before = scrape(url)
+    requests = []
+    for i in range(60):
+        if i % 3 == 0:
+            requests.append({"op": "enqueue", "queue": "turn", "func": "f", "args": [i]})
+        elif i % 3 == 1:
+            requests.append({"op": "ack", "id": known, "lease": "0" * 32})
+        else:
+            requests.append({"op": "job", "id": f"missing-{i}"})
+    with stack.client() as c:
+        c.send_raw(b"".join(json.dumps(r).encode() + b"\n" for r in requests))
+        replies = [c.reply() for _ in requests]
+    for request, reply in zip(requests, replies):
+        if request["op"] == "enqueue":
+            assert reply["ok"] and reply["state"] == "queued", reply
+        elif request["op"] == "ack":
+            assert not reply["ok"] and reply["error"]["code"] == "LEASE_LOST", reply
+        else:
+            assert not reply["ok"] and reply["error"]["code"] == "NOT_FOUND", reply
+    after = scrape(url)
+    ops = metric(after, "jobgate_redis_script_ops_total") - metric(before, "jobgate_redis_script_ops_total")
+    calls = metric(after, "jobgate_redis_script_calls_total") - metric(before, "jobgate_redis_script_calls_total")
+    assert ops >= len(requests)
+    assert calls <= ops / 5, (calls, ops)
+    with stack.client() as c:
+        assert c.ok({"op": "stats"})["queues"]["turn"]["queued"] == 21

@@ -17,10 +17,12 @@ extension Gateway {
         var runAt: Double?
         var delay: Double?
         var dependsOn: String?
+        /// The gateway generated the id (a random uuid4): no duplicate check is needed.
+        var fresh = false
 
-        static let scriptSlots = 15
+        static let scriptSlots = 16
 
-        func appendArgs(to cmd: inout RESPCommand) {
+        func appendArgs(to cmd: inout RESPArgs) {
             cmd.arg(id)
             cmd.arg(queue)
             cmd.arg(data)
@@ -36,6 +38,7 @@ extension Gateway {
             cmd.arg(runAt.map { String($0) })
             cmd.arg(delay.map { String($0) })
             cmd.arg(dependsOn)
+            cmd.arg(fresh ? "1" : "")
         }
     }
 
@@ -82,8 +85,7 @@ extension Gateway {
     }
 
     private func runEnqueue(_ jobs: [NewJob], _ reply: ReplyTicket, batch: Bool) {
-        let bytes = jobs.reduce(0) { $0 + $1.data.count + ($1.meta?.count ?? 0) + 160 }
-        store.run(.enqueue, argCount: jobs.count * NewJob.scriptSlots, capacity: bytes) { cmd in
+        store.run(.enqueue, argCount: jobs.count * NewJob.scriptSlots) { cmd in
             for job in jobs { job.appendArgs(to: &cmd) }
         } done: { result in
             switch result {
@@ -144,17 +146,13 @@ extension Gateway {
         }
         let args = try r.raw("args", .array)
         let kwargs = try r.raw("kwargs", .object)
-        var id: String
-        if let given = try r.string("id") {
-            guard Names.isValidJobID(given) else {
-                throw OpError.bad("field 'id' must be \(Names.jobIDRule)")
-            }
-            id = given
-        } else {
-            id = ids.jobID()
+        let given = try r.string("id")
+        if let given, !Names.isValidJobID(given) {
+            throw OpError.bad("field 'id' must be \(Names.jobIDRule)")
         }
         let data = JobData.encode(function: function.bytes(in: r.line), args: args, kwargs: kwargs, zlib: zlib)
-        var job = NewJob(id: id, queue: queue, data: data)
+        var job = NewJob(id: given ?? ids.jobID(), queue: queue, data: data)
+        job.fresh = given == nil
         job.description = try r.string("description")
         if let d = job.description, d.utf8.count > 4096 { throw OpError.bad("field 'description' is longer than 4096 bytes") }
         job.timeout = try r.integer("timeout", in: -1...Int(Int32.max))

@@ -104,6 +104,8 @@ extension Gateway {
             ("jobgate_promoted_total", "counter", "Scheduled jobs this gateway's sweeps queued.", Double(counters.promoted)),
             ("jobgate_redis_up", "gauge", "1 when the Redis connection is ready.", store.isReady ? 1 : 0),
             ("jobgate_redis_in_flight", "gauge", "Redis commands sent and not yet answered.", Double(store.inFlight)),
+            ("jobgate_redis_script_calls_total", "counter", "Script calls sent to Redis (each carries a batch of ops).", Double(store.scriptCalls)),
+            ("jobgate_redis_script_ops_total", "counter", "Ops those script calls carried.", Double(store.scriptOps)),
             ("jobgate_redis_roundtrip_seconds", "gauge", "Round trip of the last sweep script.", counters.redisRoundTrip),
         ]
         for (name, type, help, value) in plain {

@@ -35,8 +35,7 @@ extension Gateway {
             items.append(try ackItem(&r))
             try r.rejectUnknownFields()
         }
-        let bytes = items.reduce(0) { $0 + $1.value.count + 120 }
-        store.run(.ack, argCount: 3 * items.count, capacity: bytes) { cmd in
+        store.run(.ack, argCount: 3 * items.count) { cmd in
             for item in items {
                 cmd.arg(item.id)
                 cmd.arg(item.token)
@@ -102,7 +101,7 @@ extension Gateway {
                  _ done: @escaping (Result<RedisReply, OpError>) -> Void) {
         let compressed = errorText.withUnsafeBytes { zlib.compress($0) }
         let encoded = Base64.encode(compressed)
-        store.run(.fail, argCount: 5, capacity: 128 + compressed.count + encoded.count) { cmd in
+        store.run(.fail, argCount: 5) { cmd in
             cmd.arg(id)
             cmd.arg(token)
             cmd.arg(compressed)

@@ -1,5 +1,5 @@
-/// The gateway's Redis: a command connection that pipelines every op's script, and a second
-/// connection subscribed to the wake-up channel. Requests are refused (UNAVAILABLE) until the
+/// The gateway's Redis: a command connection that pipelines batches of ops (one script call
+/// each, see `ScriptBatch`), and a second connection subscribed to the wake-up channels. Requests are refused (UNAVAILABLE) until the
 /// scripts are loaded, so no op ever runs against a half-prepared connection.
 public final class RedisStore {
     public static let readyChannel = "jobgate:ready"
@@ -16,7 +16,8 @@ public final class RedisStore {
     private let loop: EventLoop
     private let commands: RedisConnection
     private let events: RedisConnection
-    private var shas: [Script: [UInt8]] = [:]
+    private var sha: [UInt8]?
+    private var batch = ScriptBatch()
     private let commandTimeoutMs: UInt64
     private lazy var watchdog = LoopTimer(loop) { [unowned self] in self.checkTimeouts() }
 
@@ -34,6 +35,11 @@ public final class RedisStore {
         commands = RedisConnection(loop: loop, endpoint: endpoint)
         events = RedisConnection(loop: loop, endpoint: endpoint)
         commands.onConnect = { [unowned self] in self.prepare() }
+        // Ops leave when the turn's I/O has been read, before replies are written to clients
+        // (so Redis works while the gateway writes); anything queued later in the turn (by
+        // timers, closing connections) leaves before the loop next sleeps.
+        loop.onEachTurn(first: true) { [unowned self] in self.flush() }
+        loop.beforeSleeping { [unowned self] in self.flush() }
         commands.onLost = { [unowned self] reason in
             let wasReady = self.isReady
             self.isReady = false
@@ -67,9 +73,11 @@ public final class RedisStore {
 
     public var state: String { isReady ? "ready" : commands.state == .connected ? "loading" : commands.state.rawValue }
     public var inFlight: Int { commands.inFlight }
+    /// Script calls sent, and the ops they carried: their ratio is how well batching works.
+    public private(set) var scriptCalls = 0
+    public private(set) var scriptOps = 0
 
     private func prepare() {
-        var pending = Script.allCases.count
         if endpoint.db != 0 {
             var select = RESPCommand(argCount: 2)
             select.arg("SELECT")
@@ -78,49 +86,57 @@ public final class RedisStore {
                 if reply == nil || reply!.isError { self.commands.disconnect() }
             }
         }
-        for script in Script.allCases {
-            commands.send(RedisStore.loadCommand(script)) { [unowned self] reply in
-                guard let reply, !reply.isError else {
-                    if let reply { self.onStateChange?(false, "SCRIPT LOAD failed: \(reply.string)") }
-                    self.commands.disconnect()
-                    return
-                }
-                self.shas[script] = Array(reply.bytes)
-                pending -= 1
-                if pending == 0 {
-                    self.isReady = true
-                    self.onStateChange?(true, "\(self.endpoint) at \(self.commands.connectedTo)")
-                    self.onQueueReady?(nil)
-                }
+        commands.send(RedisStore.loadCommand) { [unowned self] reply in
+            guard let reply, !reply.isError else {
+                if let reply { self.onStateChange?(false, "SCRIPT LOAD failed: \(reply.string)") }
+                self.commands.disconnect()
+                return
             }
+            self.sha = Array(reply.bytes)
+            self.isReady = true
+            self.onStateChange?(true, "\(self.endpoint) at \(self.commands.connectedTo)")
+            self.onQueueReady?(nil)
         }
     }
 
     /// Runs `script` with the arguments `build` appends (it must append exactly `argCount`).
-    /// `done` sees the reply, or the error the protocol reports, inside the reply callback.
-    public func run(_ script: Script, argCount: Int, capacity: Int = 256,
-                    build: (inout RESPCommand) -> Void,
+    /// The op joins the batch sent when this turn of the loop ends (sooner if the batch is
+    /// full). `done` sees the op's reply, or the error the protocol reports, inside the reply
+    /// callback.
+    public func run(_ script: Script, argCount: Int,
+                    build: (inout RESPArgs) -> Void,
                     done: @escaping (Result<RedisReply, OpError>) -> Void) {
-        guard isReady, let sha = shas[script] else {
+        guard isReady else {
             done(.failure(RedisStore.notConnected))
             return
         }
-        var cmd = RESPCommand(argCount: 3 + argCount, capacity: capacity)
+        batch.add(script, argCount: argCount, build: build, done: done)
+        if batch.isFull { flush() }
+    }
+
+    /// Sends the ops gathered so far as one script call and hands each its own reply.
+    private func flush() {
+        guard !batch.isEmpty else { return }
+        let ops = batch.take()
+        guard isReady, let sha else { return ops.fail(RedisStore.notConnected) }
+        scriptCalls += 1
+        scriptOps += ops.handlers.count
+        var cmd = RESPCommand(argCount: 3 + ops.args.count, capacity: ops.args.bytes.count + 64)
         cmd.arg("EVALSHA")
         cmd.arg(sha)
         cmd.arg("0")
         let prefixEnd = cmd.bytes.count
-        build(&cmd)
-        precondition(cmd.isComplete, "\(script) built fewer arguments than declared")
-        if waitReplicas > 0 && script.writes {
-            runReplicated(script, cmd, done)
+        cmd.append(ops.args)
+        let done = ops.deliver
+        if waitReplicas > 0 && ops.writes {
+            runReplicated(cmd, done)
             return
         }
         let sent = commands.send(cmd) { [unowned self] reply in
             guard let reply else { return done(.failure(RedisStore.lost)) }
             if reply.isError && reply.string.hasPrefix("NOSCRIPT") {
                 // Someone ran SCRIPT FLUSH: run this once as EVAL and reload for the rest.
-                self.resendAsEval(script, cmd.terminated, prefixEnd: prefixEnd, argCount: argCount, done)
+                self.resendAsEval(cmd.terminated, prefixEnd: prefixEnd, argCount: ops.args.count, done)
                 return
             }
             if reply.isError && reply.string.hasPrefix("READONLY") {
@@ -134,7 +150,7 @@ public final class RedisStore {
 
     /// Sends the script, then WAIT: the op is answered only once enough replicas have its
     /// writes, so a failover cannot lose what was acknowledged.
-    private func runReplicated(_ script: Script, _ cmd: RESPCommand, _ done: @escaping (Result<RedisReply, OpError>) -> Void) {
+    private func runReplicated(_ cmd: RESPCommand, _ done: @escaping (Result<RedisReply, OpError>) -> Void) {
         var scriptReply: RetainedReply?
         var lost = false
         let sent = commands.send(cmd) { reply in
@@ -149,7 +165,7 @@ public final class RedisStore {
             guard !lost, let acks, let scriptReply else { return done(.failure(RedisStore.lost)) }
             let reply = scriptReply.reply
             if reply.isError {
-                if reply.string.hasPrefix("NOSCRIPT") { self.reloadScript(script) }
+                if reply.string.hasPrefix("NOSCRIPT") { self.reloadScript() }
                 return done(.failure(RedisStore.opError(reply.string.hasPrefix("NOSCRIPT") ? "TRYAGAIN scripts were flushed" : reply.string)))
             }
             guard !acks.isError, acks.integer >= self.waitReplicas else {
@@ -159,11 +175,11 @@ public final class RedisStore {
         }
     }
 
-    private func resendAsEval(_ script: Script, _ evalsha: [UInt8], prefixEnd: Int, argCount: Int,
+    private func resendAsEval(_ evalsha: [UInt8], prefixEnd: Int, argCount: Int,
                               _ done: @escaping (Result<RedisReply, OpError>) -> Void) {
-        var cmd = RESPCommand(argCount: 3 + argCount, capacity: evalsha.count + 8192)
+        var cmd = RESPCommand(argCount: 3 + argCount, capacity: evalsha.count + Script.source.count + 64)
         cmd.arg("EVAL")
-        cmd.arg(script.source)
+        cmd.arg(Script.source)
         // Same argument count: EVAL and its source, then the EVALSHA command's "0", ARGV and NUL.
         let bytes = cmd.bytes + evalsha[prefixEnd...]
         let sent = commands.send(terminated: Array(bytes)) { reply in
@@ -171,20 +187,20 @@ public final class RedisStore {
             done(reply.isError ? .failure(RedisStore.opError(reply.string)) : .success(reply))
         }
         if !sent { done(.failure(RedisStore.notConnected)) }
-        reloadScript(script)
+        reloadScript()
     }
 
-    private func reloadScript(_ script: Script) {
-        commands.send(RedisStore.loadCommand(script)) { _ in }
+    private func reloadScript() {
+        commands.send(RedisStore.loadCommand) { _ in }
     }
 
-    private static func loadCommand(_ script: Script) -> RESPCommand {
-        var load = RESPCommand(argCount: 3, capacity: 8192)
+    private static let loadCommand: RESPCommand = {
+        var load = RESPCommand(argCount: 3, capacity: Script.source.count + 64)
         load.arg("SCRIPT")
         load.arg("LOAD")
-        load.arg(script.source)
+        load.arg(Script.source)
         return load
-    }
+    }()
 
     /// A Redis that stops answering (SIGSTOP, a slow disk, a network hole) must not hang clients.
     private func checkTimeouts() {

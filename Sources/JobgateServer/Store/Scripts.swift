@@ -1,7 +1,9 @@
-/// The Lua scripts under `lua/`, embedded in the binary at build time. Each is loaded with the
-/// shared prelude in front of it.
-public enum Script: CaseIterable, Sendable {
-    case enqueue, lease, heartbeat, ack, fail, release, sweep, job, stats
+/// The ops that run inside Redis, one Lua file each under `lua/`, embedded in the binary at
+/// build time. Redis gets them as one script: the shared prelude, every op wrapped as a
+/// function, then `dispatch.lua`, which runs a batch of ops in one call (see `ScriptBatch`).
+/// Each op file is also a whole script on its own (prelude + op), as the benchmark runs it.
+public enum Script: Int, CaseIterable, Sendable {
+    case enqueue = 1, lease, heartbeat, ack, fail, release, sweep, job, stats
     case cancel, delete, failed, requeue, pause, await
 
     var body: [UInt8] {
@@ -24,8 +26,8 @@ public enum Script: CaseIterable, Sendable {
         }
     }
 
-    /// Whether the script changes Redis (and so must be replicated before it is acknowledged
-    /// when jobgate waits for replicas).
+    /// Whether the op changes Redis (and so must be replicated before it is acknowledged when
+    /// jobgate waits for replicas).
     var writes: Bool {
         switch self {
         case .job, .stats, .failed: false
@@ -33,6 +35,12 @@ public enum Script: CaseIterable, Sendable {
         }
     }
 
-    /// The text sent to Redis: prelude, then the script.
-    public var source: [UInt8] { PackageResources.prelude_lua + [0x0A] + body }
+    /// The one script Redis loads: prelude, `OPS[n]` for every op, then the dispatcher.
+    public static let source: [UInt8] = {
+        var text = PackageResources.prelude_lua + Array("\nlocal OPS = {}\n".utf8)
+        for op in Script.allCases {
+            text += Array("OPS[\(op.rawValue)] = function(ARGV)\n".utf8) + op.body + Array("\nend\n".utf8)
+        }
+        return text + PackageResources.dispatch_lua
+    }()
 }

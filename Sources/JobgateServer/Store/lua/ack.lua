@@ -6,6 +6,9 @@
 -- A job with RQ's Repeat (repeats_left > 0) runs again, as an RQ worker would: now, or after
 -- repeat_intervals[repeats_left - 1] (the last interval once the list runs out).
 
+-- Score, id pairs per queue for rq:finished: one ZADD per queue once every job is settled.
+local finished = {}
+
 local function ack(id, token, value)
   local q, member, f = held_lease(id, token, true,
     {'worker_name', 'result_ttl', 'repeats_left', 'repeat_intervals', 'jobgate_awaited'})
@@ -28,7 +31,12 @@ local function ack(id, token, value)
     redis.call('XADD', results, 'MAXLEN', '~', 10, '*', 'type', 1,
       'execution_id', token, 'execution_ended_at', num(NOW))
   end
-  redis.call('ZADD', k_finished(q), ttl == -1 and '+inf' or SEC + ttl, id)
+  if not finished[q] then
+    finished[q] = {}
+    finished[#finished + 1] = q
+  end
+  table.insert(finished[q], ttl == -1 and '+inf' or SEC + ttl)
+  table.insert(finished[q], id)
   expire_or_persist(results, ttl)
   local repeats = tonumber(f[3]) or 0
   if repeats > 0 then
@@ -50,5 +58,11 @@ end
 local out = {}
 for i = 1, #ARGV, 3 do
   out[#out + 1] = ack(ARGV[i], ARGV[i + 1], ARGV[i + 2])
+end
+for _, q in ipairs(finished) do
+  local entries = finished[q]
+  for first = 1, #entries, 2000 do
+    redis.call('ZADD', k_finished(q), unpack(entries, first, math.min(first + 1999, #entries)))
+  end
 end
 return out

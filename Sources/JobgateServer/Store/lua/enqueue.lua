@@ -1,24 +1,28 @@
 -- enqueue.lua: creates one or more jobs (a batch is one atomic step).
 -- KEYS: none (derived, see the prelude).
--- ARGV: 15 slots per job, repeated:
+-- ARGV: 16 slots per job, repeated:
 --   1 id, 2 queue, 3 data (zlib of ["func", null, args, kwargs]), 4 description, 5 timeout,
 --   6 result_ttl, 7 failure_ttl, 8 ttl, 9 meta (JSON object), 10 retries, 11 retry_intervals
 --   (JSON list), 12 at_front ('1' or ''), 13 run_at (Unix seconds, '' = now),
 --   14 delay (seconds from now by Redis's clock, '' = none), 15 depends_on (JSON list of ids,
---   '' = none).
+--   '' = none), 16 fresh ('1' when the caller generated the id as a random uuid4, which
+--   cannot collide: the duplicate check is skipped).
 --   '' means "not given": the field is left out of the job hash, as RQ does.
 -- Returns one {state, run_at or missing parent id} per job: state 'queued', 'scheduled',
 -- 'deferred', 'duplicate' or 'missing_parent'. A job depending on unfinished jobs is deferred
 -- RQ's way (rq:deferred, both dependency sets) until they all finish.
 
-local STRIDE = 15
+local STRIDE = 16
 local OPTIONAL = {[4] = 'description', [5] = 'timeout', [6] = 'result_ttl', [7] = 'failure_ttl',
   [8] = 'ttl', [9] = 'meta', [10] = 'retries_left', [11] = 'retry_intervals'}
+
+-- Ids to push per queue and end, in ARGV order: one push per queue once every job is written.
+local pushes = {}
 
 local function enqueue_one(b)
   local id, q = ARGV[b + 1], ARGV[b + 2]
   local job = k_job(id)
-  if redis.call('EXISTS', job) == 1 then return {'duplicate'} end
+  if ARGV[b + 16] ~= '1' and redis.call('EXISTS', job) == 1 then return {'duplicate'} end
   local parents, pending = {}, {}
   if ARGV[b + 15] ~= '' then
     parents = cjson.decode(ARGV[b + 15])
@@ -45,7 +49,7 @@ local function enqueue_one(b)
   local run_at = tonumber(ARGV[b + 13])
   local delay = tonumber(ARGV[b + 14])
   if delay then run_at = NOW + delay end
-  redis.call('SADD', QUEUES, k_queue(q))
+  register_queue(q)
   if #parents > 0 then redis.call('SADD', k_dependencies(id), unpack(parents)) end
   local status = 'queued'
   if #pending > 0 then
@@ -71,7 +75,12 @@ local function enqueue_one(b)
   elseif status == 'scheduled' then
     return {'scheduled', add_scheduled(id, q, run_at)}  -- status is in the HSET above
   end
-  push_ready(q, id, front)
+  local key = (front and 'L' or 'R') .. q
+  if not pushes[key] then
+    pushes[key] = {q = q, front = front, ids = {}}
+    pushes[#pushes + 1] = pushes[key]
+  end
+  table.insert(pushes[key].ids, id)
   return {'queued'}
 end
 
@@ -79,4 +88,5 @@ local out = {}
 for b = 0, #ARGV - 1, STRIDE do
   out[#out + 1] = enqueue_one(b)
 end
+for _, p in ipairs(pushes) do push_ready(p.q, p.ids, p.front) end
 return out

@@ -17,10 +17,11 @@ local out = {}
 for i = 1, nq do
   local q = ARGV[4 + i]
   if #out >= count then break end
-  if redis.call('SISMEMBER', PAUSED, q) == 0 then
+  if not is_paused(q) then
     while #out < count do
       local ids = redis.call('LPOP', k_queue(q), count - #out)
       if not ids then break end
+      local leases = {}  -- score, member pairs: one ZADD per LPOP
       for _, id in ipairs(ids) do
         local job = k_job(id)
         local f = redis.call('HMGET', job, 'data', 'timeout', 'meta', 'retries_left', 'jobgate_attempts', 'ttl', 'failure_ttl')
@@ -36,11 +37,13 @@ for i = 1, nq do
           -- Only a job with a ttl, or one failed with a failure_ttl and requeued by RQ, can
           -- carry an expiry here (jobgate's requeue persists); RQ persists at start too.
           if f[6] or f[7] then redis.call('PERSIST', job) end
-          redis.call('ZADD', k_wip(q), num(expires), id .. ':' .. token)
+          leases[#leases + 1] = num(expires)
+          leases[#leases + 1] = id .. ':' .. token
           if worker ~= '' then execution_started(worker, queues, id, token, expires) end
           out[#out + 1] = {id, q, f[1], f[3] or false, f[4] or false, attempt, num(expires), token, tostring(seconds)}
         end
       end
+      if #leases > 0 then redis.call('ZADD', k_wip(q), unpack(leases)) end
     end
   end
 end

@@ -9,7 +9,8 @@ if ARGV[2] == '1' then
 else
   redis.call('SREM', PAUSED, q)
 end
-redis.call('SADD', QUEUES, k_queue(q))
+paused[q] = ARGV[2] == '1'
+register_queue(q)
 local waiting = redis.call('LLEN', k_queue(q))
 -- Waiting leases on every gateway look again now that the queue can give.
 if ARGV[2] == '0' and waiting > 0 then redis.call('PUBLISH', READY_CHANNEL, q) end

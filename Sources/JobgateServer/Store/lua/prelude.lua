@@ -60,17 +60,37 @@ local NOW_TS = rq_ts(SEC, USEC)
 -- Scores and replies carry fractional seconds as text: Lua numbers returned to Redis are truncated.
 local function num(x) return string.format('%.3f', x) end
 
--- Puts a job id on its queue; the first job into an empty queue wakes waiting leases on every
--- gateway (a busy queue publishes nothing, so a loaded system pays nothing for wake-ups).
-local function push_ready(q, id, front)
-  local n
-  if front then n = redis.call('LPUSH', k_queue(q), id) else n = redis.call('RPUSH', k_queue(q), id) end
-  if n == 1 then redis.call('PUBLISH', READY_CHANNEL, q) end
+-- Puts job ids on a queue, in order, with one command per 1000; the first jobs into an empty
+-- queue wake waiting leases on every gateway (a busy queue publishes nothing, so a loaded
+-- system pays nothing for wake-ups). At the front, each id goes before the ones pushed
+-- before it, as one LPUSH per job would put them.
+local function push_ready(q, ids, front)
+  for first = 1, #ids, 1000 do
+    local last = math.min(first + 999, #ids)
+    local n = redis.call(front and 'LPUSH' or 'RPUSH', k_queue(q), unpack(ids, first, last))
+    if n == last - first + 1 then redis.call('PUBLISH', READY_CHANNEL, q) end
+  end
 end
 
 local function enqueue_now(id, q, front)
   redis.call('HSET', k_job(id), 'status', 'queued', 'enqueued_at', NOW_TS)
-  push_ready(q, id, front)
+  push_ready(q, {id}, front)
+end
+
+-- What one script call has already learned, so a batch of ops asks Redis once: the queues
+-- already in rq:queues, and whether a queue is paused (pause.lua keeps this up to date).
+local registered, paused = {}, {}
+
+local function register_queue(q)
+  if not registered[q] then
+    redis.call('SADD', QUEUES, k_queue(q))
+    registered[q] = true
+  end
+end
+
+local function is_paused(q)
+  if paused[q] == nil then paused[q] = redis.call('SISMEMBER', PAUSED, q) == 1 end
+  return paused[q]
 end
 
 -- RQ's scheduled registry holds whole seconds; rounding up means a job never runs early.

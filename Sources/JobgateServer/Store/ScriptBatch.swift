@@ -1,0 +1,60 @@
+/// The ops gathered during one turn of the event loop, sent to Redis as one `dispatch.lua` call.
+///
+/// A busy gateway reads requests from many clients in one turn; sending them as one script
+/// call costs Redis one round trip, one script setup and one AOF transaction instead of one per
+/// op, and costs the gateway one write and one read on the Redis socket. A quiet gateway sends
+/// each op alone, with no added wait: the batch leaves when the turn ends, never on a timer.
+struct ScriptBatch {
+    typealias Handler = (Result<RedisReply, OpError>) -> Void
+
+    /// A batch runs as one script, and Redis serves no one else meanwhile: past this many ops
+    /// or bytes it leaves at once and the next ops start another.
+    static let maxOps = 256
+    static let maxBytes = 1 << 20
+
+    private(set) var args = RESPArgs()
+    private(set) var handlers: [Handler] = []
+    /// Some op changes Redis (see `Script.writes`).
+    private(set) var writes = false
+
+    var isEmpty: Bool { handlers.isEmpty }
+    var isFull: Bool { handlers.count >= ScriptBatch.maxOps || args.bytes.count >= ScriptBatch.maxBytes }
+
+    mutating func add(_ script: Script, argCount: Int, build: (inout RESPArgs) -> Void,
+                      done: @escaping Handler) {
+        args.arg(script.rawValue)
+        args.arg(argCount)
+        let before = args.count
+        build(&args)
+        precondition(args.count - before == argCount, "\(script) built \(args.count - before) arguments, declared \(argCount)")
+        handlers.append(done)
+        writes = writes || script.writes
+    }
+
+    /// The batch so far; this one starts empty again.
+    mutating func take() -> ScriptBatch {
+        defer { self = ScriptBatch() }
+        return self
+    }
+
+    func fail(_ error: OpError) {
+        for h in handlers { h(.failure(error)) }
+    }
+
+    /// Hands each op its element of the script's reply (one per op, in order), or everyone the
+    /// error when the call as a whole failed.
+    func deliver(_ result: Result<RedisReply, OpError>) {
+        switch result {
+        case .failure(let error):
+            fail(error)
+        case .success(let replies):
+            guard replies.isArray, replies.count == handlers.count else {
+                return fail(OpError(.internal, "Redis answered a batch of \(handlers.count) ops with \(replies.count) replies"))
+            }
+            for (i, handler) in handlers.enumerated() {
+                let reply = replies[i]
+                handler(reply.isError ? .failure(RedisStore.opError(reply.string)) : .success(reply))
+            }
+        }
+    }
+}
