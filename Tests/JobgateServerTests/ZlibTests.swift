@@ -29,10 +29,22 @@ private func inflate(_ z: Zlib, _ b: [UInt8], limit: Int = 64 << 20) -> [UInt8]?
         }
     }
 
-    @Test func headerMatchesPythonDefault() {
+    /// Large inputs are deflated as Python's zlib.compress does (level 6, header 78 9c); small
+    /// ones are stored (level 0, header 78 01: zlib's own "fastest" mark), bytes as they are.
+    @Test func smallInputsAreStoredLargeOnesDeflated() {
         let z = Zlib()
-        for input in [[], utf8("x"), [UInt8](repeating: 7, count: 10_000)] {
-            #expect(Array(z.compress(input).prefix(2)) == [0x78, 0x9C])
+        for input in [[UInt8](repeating: 7, count: Zlib.storeBelow), [UInt8](repeating: 7, count: 10_000)] {
+            let c = z.compress(input)
+            #expect(Array(c.prefix(2)) == [0x78, 0x9C])
+            #expect(c.count < input.count / 4)
+        }
+        for input in [[], utf8("x"), utf8(#"["f",null,[1,2],{}]"#), [UInt8](repeating: 7, count: Zlib.storeBelow - 1)] {
+            let c = z.compress(input)
+            #expect(Array(c.prefix(2)) == [0x78, 0x01])
+            // header, one final stored block (flag byte, length and its complement), the bytes, adler32
+            #expect(c.count == 2 + 5 + input.count + 4)
+            #expect(Array(c[7..<(7 + input.count)]) == input)
+            #expect(inflate(z, c) == input)
         }
     }
 
