@@ -124,6 +124,9 @@ public final class RedisConnection {
     public func send(terminated bytes: [UInt8], _ handler: @escaping Handler) -> Bool {
         guard state == .connected, let ctx = context else { return false }
         precondition(bytes.last == 0, "formatted commands must be NUL-terminated for hiredis")
+        let adapter = RedisPollAdapter.of(ctx)
+        adapter?.holdChanges()
+        defer { adapter?.applyHeldChanges() }
         let rc = bytes.withUnsafeBytes { b in
             redisAsyncFormattedCommand(ctx, RedisConnection.replyCallback, nil,
                                        b.baseAddress!.assumingMemoryBound(to: CChar.self), b.count - 1)

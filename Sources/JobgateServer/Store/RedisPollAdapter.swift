@@ -9,7 +9,10 @@
 final class RedisPollAdapter {
     private var context: UnsafeMutablePointer<redisAsyncContext>?
     private let poll: UnsafeMutablePointer<uv_poll_t>
+    /// What hiredis wants to hear about, and what the poll handle listens for.
     private var events: Int32 = 0
+    private var applied: Int32 = 0
+    private var holding = false
 
     private init(loop: EventLoop, context: UnsafeMutablePointer<redisAsyncContext>) {
         self.context = context
@@ -34,15 +37,34 @@ final class RedisPollAdapter {
         }
     }
 
+    /// The adapter of a connected context (nil once hiredis has cleaned it up).
+    static func of(_ context: UnsafeMutablePointer<redisAsyncContext>) -> RedisPollAdapter? {
+        context.pointee.ev.data.map { Unmanaged<RedisPollAdapter>.fromOpaque($0).takeUnretainedValue() }
+    }
+
+    /// Holds interest changes back until `applyHeldChanges`. Sending a command asks for
+    /// writability and, once it is written whole, drops it again: applied one by one, that
+    /// costs libuv an epoll_ctl DEL and ADD per command; held, the two cancel out.
+    func holdChanges() { holding = true }
+
+    func applyHeldChanges() {
+        holding = false
+        apply()
+    }
+
     private func change(add: Int32 = 0, remove: Int32 = 0) {
-        let wanted = (events | add) & ~remove
-        guard wanted != events else { return }
-        events = wanted
-        if wanted == 0 {
+        events = (events | add) & ~remove
+        if !holding { apply() }
+    }
+
+    private func apply() {
+        guard context != nil, events != applied else { return }
+        applied = events
+        if events == 0 {
             uv_poll_stop(poll)
             return
         }
-        uv_poll_start(poll, wanted) { handle, status, ready in
+        uv_poll_start(poll, events) { handle, status, ready in
             guard let data = handle!.pointee.data else { return }
             let a = Unmanaged<RedisPollAdapter>.fromOpaque(data).takeUnretainedValue()
             withExtendedLifetime(a) {

@@ -26,10 +26,10 @@ local function ack(id, token, value)
   redis.call('HSET', job, 'status', 'finished', 'ended_at', NOW_TS)
   if value ~= '' then
     redis.call('XADD', results, 'MAXLEN', '~', 10, '*', 'type', 1, 'return_value', value,
-      'execution_id', token, 'execution_ended_at', num(NOW))
+      'execution_id', token, 'execution_ended_at', NOW_NUM)
   else
     redis.call('XADD', results, 'MAXLEN', '~', 10, '*', 'type', 1,
-      'execution_id', token, 'execution_ended_at', num(NOW))
+      'execution_id', token, 'execution_ended_at', NOW_NUM)
   end
   if not finished[q] then
     finished[q] = {}

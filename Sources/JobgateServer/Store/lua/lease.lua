@@ -31,16 +31,16 @@ for i = 1, nq do
           if seconds <= 0 then seconds = DEFAULT_TIMEOUT end
           local token = ARGV[4 + nq + #out + 1]
           local attempt = (tonumber(f[5]) or 0) + 1
-          local expires = NOW + seconds
+          local expires = num(NOW + seconds)  -- once: the score and the reply share it
           redis.call('HSET', job, 'status', 'started', 'started_at', NOW_TS, 'last_heartbeat', NOW_TS,
             'worker_name', worker, 'jobgate_attempts', attempt, 'jobgate_lease', seconds)
           -- Only a job with a ttl, or one failed with a failure_ttl and requeued by RQ, can
           -- carry an expiry here (jobgate's requeue persists); RQ persists at start too.
           if f[6] or f[7] then redis.call('PERSIST', job) end
-          leases[#leases + 1] = num(expires)
+          leases[#leases + 1] = expires
           leases[#leases + 1] = id .. ':' .. token
-          if worker ~= '' then execution_started(worker, queues, id, token, expires) end
-          out[#out + 1] = {id, q, f[1], f[3] or false, f[4] or false, attempt, num(expires), token, tostring(seconds)}
+          if worker ~= '' then execution_started(worker, queues, id, token, NOW + seconds) end
+          out[#out + 1] = {id, q, f[1], f[3] or false, f[4] or false, attempt, expires, token, tostring(seconds)}
         end
       end
       if #leases > 0 then redis.call('ZADD', k_wip(q), unpack(leases)) end

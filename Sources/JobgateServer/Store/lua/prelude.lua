@@ -59,6 +59,7 @@ local NOW_TS = rq_ts(SEC, USEC)
 
 -- Scores and replies carry fractional seconds as text: Lua numbers returned to Redis are truncated.
 local function num(x) return string.format('%.3f', x) end
+local NOW_NUM = num(NOW)
 
 -- Puts job ids on a queue, in order, with one command per 1000; the first jobs into an empty
 -- queue wake waiting leases on every gateway (a busy queue publishes nothing, so a loaded
@@ -193,8 +194,7 @@ local function execution_started(w, queues, id, token, expires)
   redis.call('EXPIRE', wkey, math.max(ttl, 480))
   redis.call('SADD', 'rq:workers', wkey)
   for _, q in ipairs(queues) do redis.call('SADD', 'rq:workers:' .. q, wkey) end
-  local now = num(NOW)
-  redis.call('HSET', k_execution(id, token), 'id', token, 'created_at', now, 'last_heartbeat', now, 'worker_name', w)
+  redis.call('HSET', k_execution(id, token), 'id', token, 'created_at', NOW_NUM, 'last_heartbeat', NOW_NUM, 'worker_name', w)
   redis.call('EXPIRE', k_execution(id, token), ttl)
   redis.call('ZADD', k_executions(id), SEC + ttl, token)
   redis.call('EXPIRE', k_executions(id), ttl)
@@ -202,7 +202,7 @@ end
 
 local function execution_extended(w, id, token, expires)
   local ttl = math.ceil(expires - NOW) + 60
-  redis.call('HSET', k_execution(id, token), 'last_heartbeat', num(NOW))
+  redis.call('HSET', k_execution(id, token), 'last_heartbeat', NOW_NUM)
   redis.call('EXPIRE', k_execution(id, token), ttl)
   redis.call('ZADD', k_executions(id), SEC + ttl, token)
   redis.call('EXPIRE', k_executions(id), ttl)
@@ -231,7 +231,7 @@ local function fail_job(id, q, token, exc_zlib, exc_b64)
   -- Microseconds in the score keep the registry in failure order (RQ only compares it with now).
   redis.call('ZADD', k_failed(q), ttl == -1 and '+inf' or string.format('%.6f', NOW + ttl), id)
   redis.call('XADD', k_results(id), 'MAXLEN', '~', 10, '*', 'type', 2, 'exc_string', exc_b64,
-    'execution_id', token, 'execution_ended_at', num(NOW))
+    'execution_id', token, 'execution_ended_at', NOW_NUM)
   expire_or_persist(job, ttl)
   expire_or_persist(k_results(id), ttl)
   release_dependents(id, true)
