@@ -1,6 +1,7 @@
 /// The gateway's Redis: a command connection that pipelines batches of ops (one script call
-/// each, see `ScriptBatch`), and a second connection subscribed to the wake-up channels. Requests are refused (UNAVAILABLE) until the
-/// scripts are loaded, so no op ever runs against a half-prepared connection.
+/// each, see `ScriptBatch`), and a second connection subscribed to the wake-up channels.
+/// Requests are refused (UNAVAILABLE) until the script is loaded, so no op ever runs against a
+/// half-prepared connection.
 public final class RedisStore {
     public static let readyChannel = "jobgate:ready"
     public static let doneChannel = "jobgate:done"
@@ -100,8 +101,8 @@ public final class RedisStore {
     }
 
     /// Runs `script` with the arguments `build` appends (it must append exactly `argCount`).
-    /// The op joins the batch sent when this turn of the loop ends (sooner if the batch is
-    /// full). `done` sees the op's reply, or the error the protocol reports, inside the reply
+    /// The op joins the batch sent when the batch is full or this turn of the loop ends.
+    /// `done` sees the op's reply, or the error the protocol reports, inside the reply
     /// callback.
     public func run(_ script: Script, argCount: Int,
                     build: (inout RESPArgs) -> Void,
