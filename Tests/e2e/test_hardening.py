@@ -195,3 +195,31 @@ def test_low_file_limit_is_raised_or_reported(stack):
     finally:
         p.terminate()
         p.wait(timeout=20)
+
+
+
+def command_calls(redis, name):
+    """How often Redis ran a command, from INFO commandstats."""
+    for line in redis.raw("INFO", "commandstats").decode().splitlines():
+        if line.startswith(f"cmdstat_{name}:"):
+            return int(line.split("calls=")[1].split(",")[0])
+    return 0
+
+
+def test_script_flush_is_survived(stack):
+    """Someone runs SCRIPT FLUSH under a busy gateway: each batch that meets NOSCRIPT is run
+    again as EVAL (every op answered once, none lost or doubled), and the script is loaded again
+    so later requests go back to EVALSHA."""
+    with stack.client() as c:
+        first = c.ok({"op": "enqueue", "queue": "sf", "func": "f"})["id"]
+        assert stack.redis.raw("SCRIPT", "FLUSH").strip() == b"OK"
+        requests = [{"op": "enqueue", "queue": "sf", "func": "f", "args": [i]} for i in range(20)]
+        c.send_raw(b"".join(json.dumps(r).encode() + b"\n" for r in requests))
+        replies = [c.reply() for _ in requests]
+        assert all(r["ok"] and r["state"] == "queued" for r in replies), replies
+        assert command_calls(stack.redis, "eval") >= 1
+        assert command_calls(stack.redis, "script|load") >= 2
+        evals = command_calls(stack.redis, "eval")
+        leased = c.ok({"op": "lease", "queues": ["sf"], "count": 100})["jobs"]
+        assert command_calls(stack.redis, "eval") == evals, "after the reload, EVALSHA again"
+        assert sorted(j["id"] for j in leased) == sorted([first] + [r["id"] for r in replies])

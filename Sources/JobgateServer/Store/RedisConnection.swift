@@ -31,6 +31,10 @@ public final class RedisConnection {
     /// Set while hiredis may still call back after `disconnect()`: the owner may already have
     /// dropped this connection, and hiredis's callbacks find it through a raw pointer.
     private var keepAliveUntilClosed: RedisConnection?
+    /// Depth of hiredis callbacks running now. hiredis 0.14 frees a context whose write fails
+    /// even from inside its own callbacks, and then goes on using it; so a command sent from a
+    /// callback is written on the next writable event rather than at once.
+    private var callbackDepth = 0
 
     public init(loop: EventLoop, endpoint: RedisEndpoint) {
         self.loop = loop
@@ -87,7 +91,7 @@ public final class RedisConnection {
             if status == REDIS_OK {
                 me.state = .connected
                 me.backoffMs = 50
-                me.onConnect?()
+                me.insideCallback { me.onConnect?() }
             } else {
                 me.context = nil  // hiredis frees it after this callback
                 me.connectionEnded(errorText(ac))
@@ -136,7 +140,7 @@ public final class RedisConnection {
         sentAt.push(loop.nowMs)
         // Write now instead of on the next writable event: Redis starts on this command while
         // the loop is still reading other clients' requests, so the two processes overlap.
-        redisAsyncHandleWrite(ctx)
+        if callbackDepth == 0 { redisAsyncHandleWrite(ctx) }
         return true
     }
 
@@ -154,6 +158,12 @@ public final class RedisConnection {
         return rc == REDIS_OK
     }
 
+    private func insideCallback(_ body: () -> Void) {
+        callbackDepth += 1
+        defer { callbackDepth -= 1 }
+        body()
+    }
+
     /// Drops the connection (e.g. a command timed out); handlers get `nil`, then it reconnects.
     public func disconnect() {
         guard let ctx = context else { return }
@@ -166,13 +176,13 @@ public final class RedisConnection {
         let me = Unmanaged<RedisConnection>.fromOpaque(data).takeUnretainedValue()
         guard let handler = me.handlers.pop() else { return }
         _ = me.sentAt.pop()
-        handler(reply.map { RedisReply(ptr: $0.assumingMemoryBound(to: redisReply.self)) })
+        me.insideCallback { handler(reply.map { RedisReply(ptr: $0.assumingMemoryBound(to: redisReply.self)) }) }
     }
 
     private static let messageCallback: @convention(c) (UnsafeMutablePointer<redisAsyncContext>?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void = { ac, reply, _ in
         guard let ac, let data = ac.pointee.data, let reply else { return }
         let me = Unmanaged<RedisConnection>.fromOpaque(data).takeUnretainedValue()
-        me.messageHandler?(RedisReply(ptr: reply.assumingMemoryBound(to: redisReply.self)))
+        me.insideCallback { me.messageHandler?(RedisReply(ptr: reply.assumingMemoryBound(to: redisReply.self))) }
     }
 }
 

@@ -125,8 +125,8 @@ public final class RedisStore {
         var cmd = RESPCommand(argCount: 3 + ops.args.count, capacity: ops.args.bytes.count + 64)
         cmd.arg("EVALSHA")
         cmd.arg(sha)
+        let prefixEnd = cmd.bytes.count  // what NOSCRIPT's EVAL replaces: EVALSHA and the sha
         cmd.arg("0")
-        let prefixEnd = cmd.bytes.count
         cmd.append(ops.args)
         let done = ops.deliver
         if waitReplicas > 0 && ops.writes {
