@@ -141,6 +141,26 @@ def test_redis_down_answers_unavailable_then_recovers(stack, client):
     assert client.ok({"op": "enqueue", "queue": "q", "func": "f"})["state"] == "queued"
 
 
+def test_redis_that_stops_answering_gives_unavailable_within_10_s(stack):
+    """A Redis that is alive but silent (SIGSTOP: a hung host, a stalled disk) must not hang
+    requests: after 10 s without a reply the gateway answers UNAVAILABLE, drops the connection
+    and reconnects once Redis answers again."""
+    client = stack.gateway.client(timeout=30)
+    client.ok({"op": "enqueue", "queue": "q", "func": "f"})
+    stack.redis.proc.send_signal(signal.SIGSTOP)
+    try:
+        start = time.time()
+        r = client.call({"op": "enqueue", "queue": "q", "func": "f"})
+        waited = time.time() - start
+        assert r["error"]["code"] == "UNAVAILABLE" and r["error"]["retryable"] is True, r
+        assert 9 < waited < 14, waited
+    finally:
+        stack.redis.proc.send_signal(signal.SIGCONT)
+    wait_until(lambda: client.ok({"op": "ping"})["redis"] == "ready", timeout=15, what="reconnect")
+    assert client.ok({"op": "enqueue", "queue": "q", "func": "f"})["state"] == "queued"
+    client.close()
+
+
 def test_kill9_mid_load_loses_no_acknowledged_job():
     """Producers and workers run while the gateway is SIGKILLed and restarted several times.
     Every enqueue that was acknowledged ends finished exactly once or is still pending."""

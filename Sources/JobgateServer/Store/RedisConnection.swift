@@ -164,11 +164,22 @@ public final class RedisConnection {
         body()
     }
 
-    /// Drops the connection (e.g. a command timed out); handlers get `nil`, then it reconnects.
+    /// Closes the connection once the replies still due have arrived; handlers get `nil`
+    /// for anything after that, then it reconnects. Safe inside a hiredis callback.
     public func disconnect() {
         guard let ctx = context else { return }
         keepAliveUntilClosed = self
         redisAsyncDisconnect(ctx)
+    }
+
+    /// Drops the connection now, without waiting for replies still due (a Redis that stopped
+    /// answering would never send them): waiting handlers get `nil`, then it reconnects.
+    /// Not from inside a hiredis callback, where freeing the context is not allowed.
+    public func abort() {
+        guard let ctx = context else { return }
+        precondition(callbackDepth == 0, "abort() inside a hiredis callback")
+        keepAliveUntilClosed = self
+        redisAsyncFree(ctx)
     }
 
     private static let replyCallback: @convention(c) (UnsafeMutablePointer<redisAsyncContext>?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void = { ac, reply, _ in

@@ -207,7 +207,7 @@ public final class RedisStore {
     private func checkTimeouts() {
         if commands.oldestWaitMs > commandTimeoutMs {
             onStateChange?(false, "no reply from Redis in \(commandTimeoutMs) ms; reconnecting")
-            commands.disconnect()
+            commands.abort()
         }
     }
 
