@@ -138,3 +138,28 @@ def test_job_pushed_by_a_plain_rq_producer_is_found_while_waiting(stack, client)
     stack.redis.cli("RPUSH", "rq:queue:rqp", "from-rq")
     t.join(timeout=15)
     assert got["reply"]["job"]["id"] == "from-rq" and got["reply"]["job"]["func"] == "m.f"
+
+
+def test_wake_up_subscription_comes_back_after_redis_drops_it(stack, client):
+    """Redis drops the gateway's pub/sub connection (CLIENT KILL, a proxy's idle timeout): the
+    gateway subscribes again, and waiting leases are woken by enqueues as before."""
+    def subscribers():
+        out = stack.redis.raw("PUBSUB", "NUMSUB", "jobgate:ready").split()
+        return int(out[1])
+
+    wait_until(lambda: subscribers() == 1, what="the gateway to subscribe")
+    killed = int(stack.redis.raw("CLIENT", "KILL", "TYPE", "pubsub").strip())
+    assert killed == 1
+    wait_until(lambda: subscribers() == 1, timeout=15, what="the gateway to subscribe again")
+    got = {}
+
+    def worker():
+        with stack.client() as w:
+            got["reply"] = w.call({"op": "lease", "queues": ["resub"], "wait": 30})
+
+    t = threading.Thread(target=worker)
+    t.start()
+    wait_until(lambda: client.ok({"op": "stats"})["gateway"]["waiting_leases"] == 1, what="lease to wait")
+    jid = client.ok({"op": "enqueue", "queue": "resub", "func": "f"})["id"]
+    t.join(timeout=30)
+    assert got["reply"]["job"]["id"] == jid
