@@ -339,3 +339,23 @@ def test_batch_ack_settles_each_job(stack, client):
     assert stack.redis.raw("ZCARD", "rq:finished:ba").strip() == b"50"
     bad = client.call({"op": "ack", "jobs": [{"id": ids[0]}]})
     assert bad["error"]["code"] == "BAD_REQUEST" and bad["error"]["message"].startswith("jobs[0]:")
+
+
+def test_largest_batches_keep_order_across_command_chunks(stack, client):
+    """The scripts push, lease and file finished jobs in chunks (Lua's unpack stops near 8,000
+    values): a 10,000-job enqueue, a 1,000-job lease and a 1,000-job ack keep queue order and
+    miss nothing, and an at_front batch ends up in the order one-at-a-time pushes would give."""
+    reply = client.ok({"op": "enqueue", "queue": "big", "jobs": [{"func": "f"}] * 10000})
+    ids = [j["id"] for j in reply["jobs"]]
+    assert len(ids) == 10000 and all(j["state"] == "queued" for j in reply["jobs"])
+    assert stack.redis.raw("LRANGE", "rq:queue:big", 0, -1).split() == [i.encode() for i in ids]
+    front = client.ok({"op": "enqueue", "queue": "big", "jobs": [{"func": "f", "at_front": True}] * 1500})
+    front_ids = [j["id"] for j in front["jobs"]]
+    leased = client.ok({"op": "lease", "queues": ["big"], "count": 1000})["jobs"]
+    assert [j["id"] for j in leased] == list(reversed(front_ids))[:1000]
+    assert int(stack.redis.raw("ZCARD", "rq:wip:big")) == 1000
+    acked = client.ok({"op": "ack", "jobs": [{"id": j["id"], "lease": j["lease"]} for j in leased]})["jobs"]
+    assert [a["state"] for a in acked] == ["finished"] * 1000
+    assert int(stack.redis.raw("ZCARD", "rq:finished:big")) == 1000
+    assert int(stack.redis.raw("ZCARD", "rq:wip:big")) == 0
+    assert int(stack.redis.raw("LLEN", "rq:queue:big")) == 10500
