@@ -1,8 +1,7 @@
 """Registry ops (cancel, delete, failed, requeue, pause/resume), result waits and dependencies."""
-import threading
 import time
 
-from jobgate_harness import wait_until
+from jobgate_harness import BlockingRequest, start_waiting_leases, wait_until
 
 
 def enqueue(c, queue="q", **fields):
@@ -123,22 +122,15 @@ def test_requeue_all_at_100k_failed_jobs(stack, client):
 
 def test_result_waits_for_ack(stack, client):
     jid = enqueue(client)
-    got = {}
-
-    def waiter():
-        with stack.client() as c:
-            got["r"] = c.call({"op": "result", "id": jid, "wait": 20})
-            got["at"] = time.time()
-
-    t = threading.Thread(target=waiter)
-    t.start()
+    waiter = BlockingRequest(stack.gateway, {"op": "result", "id": jid, "wait": 20})
+    waiter.start()
     job = lease(client)
     wait_until(lambda: stack.redis.raw("HGET", f"rq:job:{jid}", "jobgate_awaited").strip() == b"1", what="await mark")
     sent = time.time()
     client.ok({"op": "ack", "id": jid, "lease": job["lease"], "result": [4, 2]})
-    t.join(timeout=20)
-    assert got["r"]["done"] is True and got["r"]["job"]["result"] == [4, 2]
-    assert got["at"] - sent < 0.5, "result must wake on the ack, not on a poll"
+    reply = waiter.result()
+    assert reply["done"] is True and reply["job"]["result"] == [4, 2]
+    assert waiter.replied_at - sent < 0.5, "result must wake on the ack, not on a poll"
 
 
 def test_result_of_failed_and_timeout(client):
@@ -183,16 +175,7 @@ def test_pause_and_resume(stack, client):
     assert client.ok({"op": "pause", "queue": "pq"}) == {"ok": True, "queue": "pq", "paused": True, "queued": 1}
     assert lease(client, "pq") is None
     assert client.ok({"op": "stats"})["queues"]["pq"]["paused"] is True
-    got = {}
-
-    def waiter():
-        with stack.client() as c:
-            got["r"] = c.call({"op": "lease", "queues": ["pq"], "wait": 20})
-
-    t = threading.Thread(target=waiter)
-    t.start()
-    wait_until(lambda: client.ok({"op": "stats"})["gateway"]["waiting_leases"] == 1, what="waiter")
+    [waiter] = start_waiting_leases(stack.gateway, {"op": "lease", "queues": ["pq"], "wait": 20})
     client.ok({"op": "resume", "queue": "pq"})
-    t.join(timeout=20)
-    assert got["r"]["job"]["id"] == jid
+    assert waiter.result()["job"]["id"] == jid
     assert client.ok({"op": "stats"})["queues"]["pq"]["paused"] is False

@@ -1,8 +1,7 @@
 """Lease expiry, scheduled jobs and blocking leases: the parts that depend on time."""
-import threading
 import time
 
-from jobgate_harness import wait_until
+from jobgate_harness import start_waiting_leases, wait_until
 
 
 def test_expired_lease_is_retried_then_failed(stack, client):
@@ -60,75 +59,34 @@ def test_waiting_lease_times_out_with_null(client):
 
 
 def test_waiting_lease_wakes_for_enqueue_on_another_connection(stack, client):
-    got = {}
-
-    def worker():
-        with stack.client() as w:
-            got["reply"] = w.call({"op": "lease", "queues": ["wake"], "wait": 30})
-            got["at"] = time.time()
-
-    t = threading.Thread(target=worker)
-    t.start()
-    wait_until(lambda: client.ok({"op": "stats"})["gateway"]["waiting_leases"] == 1, what="lease to wait")
+    [lease] = start_waiting_leases(stack.gateway, {"op": "lease", "queues": ["wake"], "wait": 30})
     sent = time.time()
     jid = client.ok({"op": "enqueue", "queue": "wake", "func": "f"})["id"]
-    t.join(timeout=30)
-    assert got["reply"]["job"]["id"] == jid
-    assert got["at"] - sent < 1.0, "a waiting lease must wake on the enqueue, not on a poll"
+    assert lease.result()["job"]["id"] == jid
+    assert lease.replied_at - sent < 1.0, "a waiting lease must wake on the enqueue, not on a poll"
 
 
 def test_waiting_lease_wakes_across_gateways(stack):
     other = stack.add_gateway()
-    got = {}
-
-    def worker():
-        with other.client() as w:
-            got["reply"] = w.call({"op": "lease", "queues": ["x"], "wait": 30})
-            got["at"] = time.time()
-
-    t = threading.Thread(target=worker)
-    t.start()
+    [lease] = start_waiting_leases(other, {"op": "lease", "queues": ["x"], "wait": 30})
     with stack.client() as c:
-        wait_until(lambda: other.client().call({"op": "stats"})["gateway"]["waiting_leases"] == 1, what="wait")
         sent = time.time()
         jid = c.ok({"op": "enqueue", "queue": "x", "func": "f"})["id"]
-    t.join(timeout=30)
-    assert got["reply"]["job"]["id"] == jid and got["at"] - sent < 1.0
+    assert lease.result()["job"]["id"] == jid and lease.replied_at - sent < 1.0
 
 
 def test_many_waiters_each_get_one_job(stack, client):
-    results = []
-    lock = threading.Lock()
-
-    def worker():
-        with stack.client() as w:
-            r = w.call({"op": "lease", "queues": ["many"], "wait": 20})
-            with lock:
-                results.append(r["job"]["id"] if r["job"] else None)
-
-    threads = [threading.Thread(target=worker) for _ in range(10)]
-    for t in threads:
-        t.start()
-    wait_until(lambda: client.ok({"op": "stats"})["gateway"]["waiting_leases"] == 10, what="10 waiters")
+    leases = start_waiting_leases(stack.gateway, {"op": "lease", "queues": ["many"], "wait": 20}, count=10)
     ids = [client.ok({"op": "enqueue", "queue": "many", "func": "f"})["id"] for _ in range(10)]
-    for t in threads:
-        t.join(timeout=30)
-    assert sorted(results) == sorted(ids)
+    results = [lease.result()["job"] for lease in leases]
+    assert sorted(job["id"] for job in results if job) == sorted(ids)
 
 
 def test_job_pushed_by_a_plain_rq_producer_is_found_while_waiting(stack, client):
     # An RQ producer writes the hash and pushes the id but publishes no wake-up.
     import zlib
     data = zlib.compress(b'["m.f", null, [], {}]')
-    got = {}
-
-    def worker():
-        with stack.client() as w:
-            got["reply"] = w.call({"op": "lease", "queues": ["rqp"], "wait": 10})
-
-    t = threading.Thread(target=worker)
-    t.start()
-    wait_until(lambda: client.ok({"op": "stats"})["gateway"]["waiting_leases"] == 1, what="wait")
+    [lease] = start_waiting_leases(stack.gateway, {"op": "lease", "queues": ["rqp"], "wait": 10})
     stack.redis.cli("HSET", "rq:job:from-rq", "origin", "rqp", "status", "queued")
     with open(stack.dir + "/data.bin", "wb") as f:
         f.write(data)
@@ -136,8 +94,8 @@ def test_job_pushed_by_a_plain_rq_producer_is_found_while_waiting(stack, client)
     subprocess.run(["redis-cli", "-s", stack.redis.socket, "-x", "HSET", "rq:job:from-rq", "data"],
                    stdin=open(stack.dir + "/data.bin", "rb"), check=True, capture_output=True)
     stack.redis.cli("RPUSH", "rq:queue:rqp", "from-rq")
-    t.join(timeout=15)
-    assert got["reply"]["job"]["id"] == "from-rq" and got["reply"]["job"]["func"] == "m.f"
+    job = lease.result(timeout=15)["job"]
+    assert job["id"] == "from-rq" and job["func"] == "m.f"
 
 
 def test_wake_up_subscription_comes_back_after_redis_drops_it(stack, client):
@@ -151,15 +109,6 @@ def test_wake_up_subscription_comes_back_after_redis_drops_it(stack, client):
     killed = int(stack.redis.raw("CLIENT", "KILL", "TYPE", "pubsub").strip())
     assert killed == 1
     wait_until(lambda: subscribers() == 1, timeout=15, what="the gateway to subscribe again")
-    got = {}
-
-    def worker():
-        with stack.client() as w:
-            got["reply"] = w.call({"op": "lease", "queues": ["resub"], "wait": 30})
-
-    t = threading.Thread(target=worker)
-    t.start()
-    wait_until(lambda: client.ok({"op": "stats"})["gateway"]["waiting_leases"] == 1, what="lease to wait")
+    [lease] = start_waiting_leases(stack.gateway, {"op": "lease", "queues": ["resub"], "wait": 30})
     jid = client.ok({"op": "enqueue", "queue": "resub", "func": "f"})["id"]
-    t.join(timeout=30)
-    assert got["reply"]["job"]["id"] == jid
+    assert lease.result()["job"]["id"] == jid

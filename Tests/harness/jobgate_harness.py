@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -251,3 +252,37 @@ class Stack:
         if self.redis.proc:
             self.redis.stop(signal.SIGKILL)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class BlockingRequest(threading.Thread):
+    """A blocking request (`lease` or `result` with `wait`) on its own connection and thread."""
+
+    def __init__(self, gateway, request):
+        super().__init__(daemon=True)
+        self.gateway = gateway
+        self.request = request
+        self.reply = None
+        self.replied_at = None
+
+    def run(self):
+        with self.gateway.client() as c:
+            self.reply = c.call(self.request)
+            self.replied_at = time.time()
+
+    def result(self, timeout=30):
+        self.join(timeout)
+        assert not self.is_alive(), f"no reply to {self.request} in {timeout} s"
+        return self.reply
+
+
+def start_waiting_leases(gateway, request, count=1):
+    """Starts `count` copies of a blocking lease request and returns them once `gateway`
+    reports them all waiting."""
+    leases = [BlockingRequest(gateway, request) for _ in range(count)]
+    with gateway.client() as c:
+        before = c.ok({"op": "stats"})["gateway"]["waiting_leases"]
+        for lease in leases:
+            lease.start()
+        wait_until(lambda: c.ok({"op": "stats"})["gateway"]["waiting_leases"] == before + count,
+                   what=f"{count} lease(s) to wait")
+    return leases
