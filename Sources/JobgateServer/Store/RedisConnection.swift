@@ -120,14 +120,8 @@ public final class RedisConnection {
     /// Sends a command; false (and the handler is not called) when not connected.
     @discardableResult
     public func send(_ command: RESPCommand, _ handler: @escaping Handler) -> Bool {
-        send(terminated: command.terminated, handler)
-    }
-
-    /// Sends RESP bytes that end with a NUL terminator (not sent; see `RESPCommand`).
-    @discardableResult
-    public func send(terminated bytes: [UInt8], _ handler: @escaping Handler) -> Bool {
         guard state == .connected, let ctx = context else { return false }
-        precondition(bytes.last == 0, "formatted commands must be NUL-terminated for hiredis")
+        let bytes = command.terminated  // hiredis is given the length without the NUL
         let adapter = RedisPollAdapter.of(ctx)
         adapter?.holdChanges()
         defer { adapter?.applyHeldChanges() }

@@ -122,12 +122,7 @@ public final class RedisStore {
         guard isReady, let sha else { return ops.fail(RedisStore.notConnected) }
         scriptCalls += 1
         scriptOps += ops.handlers.count
-        var cmd = RESPCommand(argCount: 3 + ops.args.count, capacity: ops.args.bytes.count + 64)
-        cmd.arg("EVALSHA")
-        cmd.arg(sha)
-        let prefixEnd = cmd.bytes.count  // what NOSCRIPT's EVAL replaces: EVALSHA and the sha
-        cmd.arg("0")
-        cmd.append(ops.args)
+        let cmd = RedisStore.scriptCall("EVALSHA", sha, ops.args)
         let done = ops.deliver
         if waitReplicas > 0 && ops.writes {
             runReplicated(cmd, done)
@@ -137,7 +132,7 @@ public final class RedisStore {
             guard let reply else { return done(.failure(RedisStore.lost)) }
             if reply.isError && reply.string.hasPrefix("NOSCRIPT") {
                 // Someone ran SCRIPT FLUSH: run this once as EVAL and reload for the rest.
-                self.resendAsEval(cmd.terminated, prefixEnd: prefixEnd, argCount: ops.args.count, done)
+                self.resendAsEval(ops.args, done)
                 return
             }
             if reply.isError && reply.string.hasPrefix("READONLY") {
@@ -176,19 +171,23 @@ public final class RedisStore {
         }
     }
 
-    private func resendAsEval(_ evalsha: [UInt8], prefixEnd: Int, argCount: Int,
-                              _ done: @escaping (Result<RedisReply, OpError>) -> Void) {
-        var cmd = RESPCommand(argCount: 3 + argCount, capacity: evalsha.count + Script.source.count + 64)
-        cmd.arg("EVAL")
-        cmd.arg(Script.source)
-        // Same argument count: EVAL and its source, then the EVALSHA command's "0", ARGV and NUL.
-        let bytes = cmd.bytes + evalsha[prefixEnd...]
-        let sent = commands.send(terminated: Array(bytes)) { reply in
+    private func resendAsEval(_ args: RESPArgs, _ done: @escaping (Result<RedisReply, OpError>) -> Void) {
+        let sent = commands.send(RedisStore.scriptCall("EVAL", Script.source, args)) { reply in
             guard let reply else { return done(.failure(RedisStore.lost)) }
             done(reply.isError ? .failure(RedisStore.opError(reply.string)) : .success(reply))
         }
         if !sent { done(.failure(RedisStore.notConnected)) }
         reloadScript()
+    }
+
+    /// `EVALSHA sha 0 args...` or `EVAL source 0 args...`: no KEYS, the batch as ARGV.
+    private static func scriptCall(_ command: StaticString, _ script: [UInt8], _ args: RESPArgs) -> RESPCommand {
+        var cmd = RESPCommand(argCount: 3 + args.count, capacity: script.count + args.bytes.count + 64)
+        cmd.arg(command)
+        cmd.arg(script)
+        cmd.arg("0")
+        cmd.append(args)
+        return cmd
     }
 
     private func reloadScript() {
