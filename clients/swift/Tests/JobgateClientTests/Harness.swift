@@ -156,16 +156,22 @@ final class TestGateway: @unchecked Sendable {
     private func startGateway() async throws {
         for _ in 0..<5 {
             port = Self.freePort()
-            try? FileManager.default.removeItem(atPath: unixPath)
-            let pid = try Spawn.start(
-                [Self.binary, "serve", "--redis", "unix://" + redisSocket,
-                 "--listen", "tcp://127.0.0.1:\(port)", "--listen", "unix:" + unixPath, "--log-level", "warn"] + extraArgs,
-                log: dir + "/gateway.log")
-            lock.withLock { gatewayPID = pid }
+            let pid = try spawnGateway()
             if try await waitUntilReady(pid: pid) { return }
             // It exited: most likely the port was taken meanwhile. Try another.
         }
         throw Spawn.Failure(description: "the gateway did not start: \(log("gateway.log"))")
+    }
+
+    /// Starts a gateway on `port` and `unixPath` (a stale socket file removed first).
+    private func spawnGateway() throws -> pid_t {
+        try? FileManager.default.removeItem(atPath: unixPath)
+        let pid = try Spawn.start(
+            [Self.binary, "serve", "--redis", "unix://" + redisSocket,
+             "--listen", "tcp://127.0.0.1:\(port)", "--listen", "unix:" + unixPath, "--log-level", "warn"] + extraArgs,
+            log: dir + "/gateway.log")
+        lock.withLock { gatewayPID = pid }
+        return pid
     }
 
     /// Polls `ping` until Redis is ready. False if the gateway exited.
@@ -191,12 +197,7 @@ final class TestGateway: @unchecked Sendable {
     func restartGateway() async throws {
         let pid = lock.withLock { gatewayPID }
         Spawn.stop(pid)
-        try? FileManager.default.removeItem(atPath: unixPath)
-        let newPID = try Spawn.start(
-            [Self.binary, "serve", "--redis", "unix://" + redisSocket,
-             "--listen", "tcp://127.0.0.1:\(port)", "--listen", "unix:" + unixPath, "--log-level", "warn"] + extraArgs,
-            log: dir + "/gateway.log")
-        lock.withLock { gatewayPID = newPID }
+        let newPID = try spawnGateway()
         guard try await waitUntilReady(pid: newPID) else {
             throw Spawn.Failure(description: "the gateway did not restart: \(log("gateway.log"))")
         }
