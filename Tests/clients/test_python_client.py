@@ -1,5 +1,5 @@
-"""clients/python/jobgate.py Client: every op against a real gateway and Redis."""
-import os
+"""clients/python (the jobgate package) Client: every op against a real gateway and Redis."""
+import threading
 import time
 
 import pytest
@@ -49,6 +49,32 @@ def test_enqueue_scheduled(jg):
     r = jg.enqueue("later", "f", delay=3600)
     assert r["state"] == "scheduled" and isinstance(r["run_at"], (int, float))
     assert jg.job(r["id"])["state"] == "scheduled"
+    r = jg.enqueue("later", "f", at="2999-01-01T00:00:00Z")
+    assert r["state"] == "scheduled" and r["run_at"] == 32472144000
+    assert jg.enqueue("later", "f", at=time.time() - 10)["state"] == "queued"  # past: now
+
+
+def test_enqueue_options_are_stored(jg):
+    jg.enqueue("opts", "f", id="plain")
+    r = jg.enqueue("opts", "f", id="first", at_front=True, timeout=60, retries=3,
+                   retry_intervals=[10, 60], result_ttl=-1, failure_ttl=3600, ttl=600)
+    assert r["state"] == "queued"
+    j = jg.job("first")
+    assert j["timeout"] == 60 and j["retries_left"] == 3
+    assert j["result_ttl"] == -1 and j["failure_ttl"] == 3600
+    job = jg.lease("opts")
+    assert job["id"] == "first" and job["lease_seconds"] == 60  # at the head, its timeout
+
+
+def test_depends_on_defers_until_the_dependency_finishes(jg):
+    jg.enqueue("reports", "reports.build", id="build-7")
+    r = jg.enqueue("emails", "mail.report", depends_on="build-7", id="mail-7")
+    assert r == {"ok": True, "id": "mail-7", "state": "deferred"}
+    with pytest.raises(jobgate.JobgateError) as e:
+        jg.enqueue("emails", "f", depends_on=["no-such-job"])
+    assert e.value.code == "NOT_FOUND"
+    jg.ack(jg.lease("reports"))
+    assert jg.lease("emails")["id"] == "mail-7"
 
 
 def test_enqueue_unknown_option_is_refused(jg):
@@ -107,7 +133,6 @@ def test_lease_single_count_and_empty(jg):
 
 
 def test_lease_wait_is_woken_by_enqueue(jg, addr):
-    import threading
     got = {}
     t = threading.Thread(target=lambda: got.update(job=jobgate.Client(addr).lease("wake", wait=10)))
     t.start()
@@ -177,6 +202,83 @@ def test_release(jg):
     with pytest.raises(jobgate.JobgateError) as e:
         jg.release(again)
     assert e.value.code == "LEASE_LOST"
+
+
+def test_ack_many(jg):
+    for i in range(3):
+        jg.enqueue("batch", "f", id=f"b{i}")
+    jobs = jg.lease("batch", count=3)
+    stale = dict(jobs[2], lease="0" * 32)
+    answers = jg.ack_many([dict(jobs[0], result={"n": 0}), jobs[1], stale])
+    assert [a["ok"] for a in answers] == [True, True, False]
+    assert answers[0] == {"ok": True, "id": "b0", "state": "finished"}
+    assert answers[2]["id"] == "b2" and answers[2]["error"]["code"] == "LEASE_LOST"
+    assert jg.job("b0")["result"] == {"n": 0} and jg.job("b1")["result"] is None
+    assert jg.job("b2")["state"] == "started"
+
+
+def test_result_waits_for_the_job_to_end(jg, addr):
+    jg.enqueue("rpc", "f", id="call-1")
+    assert jg.result("call-1") == {"ok": True, "done": False, "job": jg.job("call-1")}
+    t0 = time.monotonic()
+    assert jg.result("call-1", wait=0.3)["done"] is False
+    assert time.monotonic() - t0 >= 0.25
+    got = {}
+    waiter = threading.Thread(target=lambda: got.update(r=jobgate.Client(addr).result("call-1", wait=20)))
+    waiter.start()
+    wait_until(lambda: jg.stats()["gateway"]["ops"].get("result", 0) >= 3, what="result to wait")
+    jg.ack(jg.lease("rpc"), result=42)
+    waiter.join(10)
+    assert not waiter.is_alive()
+    assert got["r"]["done"] is True and got["r"]["job"]["result"] == 42
+
+
+def test_failed_pages_and_requeue(jg):
+    for i in range(3):
+        jg.enqueue("thumbs", "img.thumb", [i], id=f"t{i}")
+        jg.fail(jg.lease("thumbs"), error=f"ValueError: {i}", retry=False)
+    page = jg.failed("thumbs", offset=1, limit=1)
+    assert page["total"] == 3 and [j["id"] for j in page["jobs"]] == ["t1"]
+    assert page["jobs"][0]["error"] == "ValueError: 1"
+    assert [j["id"] for j in jg.failed("thumbs")["jobs"]] == ["t0", "t1", "t2"]
+
+    assert jg.requeue("t0") == {"ok": True, "requeued": 1, "still_failed": 2}
+    with pytest.raises(jobgate.JobgateError) as e:
+        jg.requeue("t0")
+    assert e.value.code == "WRONG_STATE"
+    assert jg.requeue(queue="thumbs", limit=1) == {"ok": True, "requeued": 1, "still_failed": 1}
+    assert jg.requeue(queue="thumbs") == {"ok": True, "requeued": 1, "still_failed": 0}
+    assert jg.stats()["queues"]["thumbs"]["queued"] == 3
+    for bad in ({}, {"job_id": "t0", "queue": "thumbs"}, {"job_id": "t0", "limit": 1}):
+        with pytest.raises(ValueError):
+            jg.requeue(**bad)
+
+
+def test_cancel_and_delete(jg):
+    jg.enqueue("q", "f", id="c1")
+    assert jg.cancel("c1") == {"ok": True, "state": "canceled"}
+    assert jg.job("c1")["state"] == "canceled"
+    with pytest.raises(jobgate.JobgateError) as e:
+        jg.cancel("c1")
+    assert e.value.code == "WRONG_STATE"
+    jg.enqueue("q", "f", id="d1")
+    job = jg.lease("q")
+    assert jg.delete("d1") == {"ok": True, "state": "deleted"}
+    with pytest.raises(jobgate.JobgateError) as e:
+        jg.job("d1")
+    assert e.value.code == "NOT_FOUND"
+    with pytest.raises(jobgate.JobgateError) as e:
+        jg.ack(job)
+    assert e.value.code == "NOT_FOUND"
+
+
+def test_pause_and_resume(jg):
+    jg.enqueue("thumbs", "f", id="p1")
+    assert jg.pause("thumbs") == {"ok": True, "queue": "thumbs", "paused": True, "queued": 1}
+    assert jg.lease("thumbs") is None
+    assert jg.stats()["queues"]["thumbs"]["paused"] is True
+    assert jg.resume("thumbs") == {"ok": True, "queue": "thumbs", "paused": False, "queued": 1}
+    assert jg.lease("thumbs")["id"] == "p1"
 
 
 def test_job_not_found(jg):

@@ -1,4 +1,5 @@
-"""clients/python/jobgate.py Worker: real leases, heartbeats, acks and signals."""
+"""clients/python (the jobgate package) Worker: real leases, heartbeats, acks and signals."""
+import logging
 import os
 import signal
 import subprocess
@@ -7,8 +8,43 @@ import textwrap
 import threading
 import time
 
+import pytest
+
 from jobgate_harness import wait_until
 from clients_under_test import jobgate, CLIENTS
+
+
+def start_worker_process(tmp_path, addr, worker_options="", sleep=1.5):
+    """A worker in a process of its own, logging at INFO to tmp_path/stderr. Its handler
+    creates tmp_path/running, then works `sleep` seconds. Returns (process, log file)."""
+    marker, log = tmp_path / "running", tmp_path / "stderr"
+    script = textwrap.dedent(f"""
+        import logging, sys, time
+        sys.path.insert(0, {os.path.join(CLIENTS, "python")!r})
+        import jobgate
+        logging.basicConfig(level=logging.INFO)
+        def handler(job):
+            open({str(marker)!r}, "w").close()
+            time.sleep({sleep})
+            return "done " + job["id"]
+        n = jobgate.Worker({addr!r}, ["q"], handler, wait=1, {worker_options}).run()
+        print("handled", n)
+    """)
+    with open(log, "w") as err:
+        p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=err,
+                             text=True)
+    wait_until(marker.exists, what="the handler to start")
+    return p, log
+
+
+def finish(p):
+    try:
+        out, _ = p.communicate(timeout=20)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    return out
 
 
 def run_in_thread(worker, **kw):
@@ -132,34 +168,45 @@ def test_stop_while_idle_returns(jg, addr):
     assert not t.is_alive() and out["n"] == 0
 
 
-def test_sigint_finishes_running_job(jg, addr, tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_finishes_the_running_job_then_stops(jg, addr, tmp_path, sig):
     jg.enqueue("q", "f", id="a")
     jg.enqueue("q", "f", id="b")
-    marker = tmp_path / "running"
-    script = textwrap.dedent(f"""
-        import sys, time
-        sys.path.insert(0, {os.path.join(CLIENTS, "python")!r})
-        import jobgate
-        def handler(job):
-            open({str(marker)!r}, "w").close()
-            time.sleep(1.5)
-            return "done " + job["id"]
-        n = jobgate.Worker({addr!r}, ["q"], handler, wait=1).run()
-        print("handled", n)
-    """)
-    p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    try:
-        wait_until(marker.exists, what="handler to start")
-        p.send_signal(signal.SIGINT)
-        out, err = p.communicate(timeout=20)
-    finally:
-        if p.poll() is None:
-            p.kill()
-    assert p.returncode == 0, err
+    p, log = start_worker_process(tmp_path, addr)
+    p.send_signal(sig)
+    out = finish(p)
+    assert p.returncode == 0, log.read_text()
     assert out.strip() == "handled 1"
     assert jg.job("a")["state"] == "finished" and jg.job("a")["result"] == "done a"
     assert jg.job("b")["state"] == "queued"
+    text = log.read_text()
+    assert "started: queues q on " + addr in text
+    assert f"stopping ({sig.name}): the running job, if any, finishes first" in text
+    assert "stopped after 1 job(s)" in text
+
+
+def test_sigterm_with_quick_stop_releases_the_running_job(jg, addr, tmp_path):
+    jg.enqueue("q", "f", id="quick", retries=2)
+    p, log = start_worker_process(tmp_path, addr, "quick_stop=True", sleep=30)
+    p.send_signal(signal.SIGTERM)
+    out = finish(p)
+    assert p.returncode == 0, log.read_text()
+    assert out.strip() == "handled 0"
+    j = jg.job("quick")
+    assert j["state"] == "queued" and j["attempts"] == 1 and j["retries_left"] == 2
+    assert "job quick released: the worker was told to stop quickly" in log.read_text()
+
+
+def test_second_sigterm_releases_the_running_job(jg, addr, tmp_path):
+    jg.enqueue("q", "f", id="twice", retries=1)
+    p, log = start_worker_process(tmp_path, addr, sleep=30)
+    p.send_signal(signal.SIGTERM)
+    wait_until(lambda: "stopping (SIGTERM)" in log.read_text(), what="the first SIGTERM")
+    p.send_signal(signal.SIGTERM)
+    out = finish(p)
+    assert p.returncode == 0 and out.strip() == "handled 0", log.read_text()
+    j = jg.job("twice")
+    assert j["state"] == "queued" and j["attempts"] == 1 and j["retries_left"] == 1
 
 
 def test_job_leased_after_stop_is_released(jg, addr):
@@ -176,29 +223,80 @@ def test_job_leased_after_stop_is_released(jg, addr):
 
 def test_second_sigint_releases_the_running_job(jg, addr, tmp_path):
     jg.enqueue("q", "f", id="abandoned", retries=2)
-    marker, log = tmp_path / "running", tmp_path / "stderr"
-    script = textwrap.dedent(f"""
-        import logging, sys, time
-        sys.path.insert(0, {os.path.join(CLIENTS, "python")!r})
-        import jobgate
-        logging.basicConfig(level=logging.INFO)
-        def handler(job):
-            open({str(marker)!r}, "w").close()
-            time.sleep(30)
-        jobgate.Worker({addr!r}, ["q"], handler, wait=1).run()
-    """)
-    with open(log, "w") as err:
-        p = subprocess.Popen([sys.executable, "-c", script], stderr=err)
-    try:
-        wait_until(marker.exists, what="handler to start")
-        p.send_signal(signal.SIGINT)
-        wait_until(lambda: "stopping" in log.read_text(), what="the first SIGINT to be handled")
-        p.send_signal(signal.SIGINT)
-        p.wait(timeout=15)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+    p, log = start_worker_process(tmp_path, addr, sleep=30)
+    p.send_signal(signal.SIGINT)
+    wait_until(lambda: "stopping" in log.read_text(), what="the first SIGINT to be handled")
+    p.send_signal(signal.SIGINT)
+    finish(p)
     assert p.returncode != 0 and "KeyboardInterrupt" in log.read_text()
     j = jg.job("abandoned")
     assert j["state"] == "queued" and j["attempts"] == 1 and j["retries_left"] == 2
+
+
+def test_failures_and_lost_leases_are_logged(jg, addr, caplog):
+    caplog.set_level(logging.INFO, logger="jobgate")
+    jg.enqueue("q", "img.resize", id="broken", retries=1)
+
+    def broken(job):
+        raise ValueError("cannot decode")
+    jobgate.Worker(addr, "q", broken, wait=1).run(max_jobs=1)
+    assert "job broken (img.resize, attempt 1) failed, now queued: ValueError: cannot decode" \
+        in caplog.text
+
+    def stolen(job):
+        with jobgate.Client(addr) as other:
+            other.release(job)
+        job.lost.wait(10)
+        return "too late"
+    jobgate.Worker(addr, "q", stolen, wait=1, lease_for=1).run(max_jobs=1)
+    assert "job broken: heartbeat answered LEASE_LOST; its result will not be acked" in caplog.text
+    assert "job broken: the lease was lost while it ran; its outcome is not acked" in caplog.text
+
+
+def test_registry_dispatch_calls_the_function_with_args(jg, addr):
+    jg.enqueue("math", "add", [2, 3], id="sum")
+    jg.enqueue("math", "greet", ["ada"], {"punctuation": "!"}, id="hello")
+    jg.enqueue("math", "missing", id="nobody")
+    seen = []
+
+    def add(a, b):
+        seen.append(jobgate.current_job()["id"])
+        return a + b
+
+    functions = {"add": add, "greet": lambda name, punctuation: f"hi {name}{punctuation}"}
+    jobgate.Worker(addr, "math", functions=functions, wait=1).run(max_jobs=3)
+    assert seen == ["sum"] and jobgate.current_job() is None
+    assert jg.job("sum")["result"] == 5
+    assert jg.job("hello")["result"] == "hi ada!"
+    j = jg.job("nobody")
+    assert j["state"] == "failed"
+    assert "UnknownFunction: no function registered for func 'missing'" in j["error"]
+
+
+def test_dotted_path_dispatch_imports_the_function(jg, addr, tmp_path, monkeypatch):
+    package = tmp_path / "shop"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "tasks.py").write_text("def total(prices, tax=0):\n    return sum(prices) + tax\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    jg.enqueue("shop", "shop.tasks.total", [[1, 2]], {"tax": 3}, id="order")
+    jg.enqueue("shop", "os.getcwd", id="outside")
+    jg.enqueue("shop", "shop.tasks.nothing", id="absent")
+    jobgate.Worker(addr, "shop", dotted_paths=["shop"], wait=1).run(max_jobs=3)
+    assert jg.job("order")["result"] == 6
+    assert "func 'os.getcwd' is outside the modules this worker may import (shop)" \
+        in jg.job("outside")["error"]
+    assert "module 'shop.tasks' has no function 'nothing'" in jg.job("absent")["error"]
+
+    jg.enqueue("shop", "os.getcwd", id="anything")
+    jobgate.Worker(addr, "shop", dotted_paths=True, wait=1).run(max_jobs=1)
+    assert jg.job("anything")["result"] == os.getcwd()
+
+
+def test_worker_needs_exactly_one_way_to_run_jobs(addr):
+    with pytest.raises(ValueError):
+        jobgate.Worker(addr, "q")
+    with pytest.raises(ValueError):
+        jobgate.Worker(addr, "q", lambda job: None, functions={"f": print})
+    with pytest.raises(TypeError):
+        jobgate.Worker(addr, "q", dotted_paths="shop")
