@@ -62,6 +62,7 @@ class Connection {
   /** Ends the connection once every reply has come (jobgate answers all it has read, then closes). */
   end() {
     this.ending = true;
+    this.socket.ref(); // whoever awaits the close is kept alive until it comes
     if (this.open || this.failed) this.socket.end();
     return this.closed;
   }
@@ -140,7 +141,8 @@ class Connection {
     if (!this.open) return;
     const oldest = this.waiting[0];
     if (!oldest) {
-      this.socket.unref(); // an idle connection alone does not keep the process alive
+      // An idle connection alone does not keep the process alive, unless someone awaits its end.
+      if (!this.ending) this.socket.unref();
       return;
     }
     const due = Math.max(oldest.sentAt + this.callTimeout + oldest.waitMs - Date.now(), this.callTimeout);

@@ -98,6 +98,7 @@ class Worker extends EventEmitter {
           await this.release(job);
         } else {
           await this.work(job);
+          this.processed += 1;
         }
       }
     } catch (err) {
@@ -130,7 +131,6 @@ class Worker extends EventEmitter {
     } finally {
       clearInterval(beats);
     }
-    this.processed += 1;
     if (lost.signal.aborted) {
       this.warn(`job ${job.id}: lease lost while running; its outcome is dropped`);
       return;

@@ -249,6 +249,15 @@ describe("pipelining", () => {
     await watcher.close();
   });
 
+  test("close() waits for the replies in flight", async () => {
+    const closing = new Client(stack.gateway.tcpAddr);
+    const replies = Promise.all([closing.ping(), closing.stats()]);
+    await closing.close();
+    const [ping, stats] = await replies;
+    assert.equal(ping.redis, "ready");
+    assert.equal(typeof stats.queues, "object");
+  });
+
   test("a call behind a waiting lease is answered after it, and not timed out by it", async () => {
     const queue = uniqueQueue();
     const slow = new Client(stack.gateway.tcpAddr, { timeout: 0.5 });
