@@ -244,9 +244,9 @@ class Client:
             if limit is not None:
                 raise ValueError("limit= goes with queue=, not with a job id")
             return self.call({"op": "requeue", "id": job_id})
-        request: Dict[str, Any] = {"op": "requeue", "queue": queue}
-        request.update({"all": True} if limit is None else {"limit": limit})
-        return self.call(request)
+        if limit is None:
+            return self.call({"op": "requeue", "queue": queue, "all": True})
+        return self.call({"op": "requeue", "queue": queue, "limit": limit})
 
     def cancel(self, job_id: str) -> Dict[str, Any]:
         """Cancels a job that has not started (else WRONG_STATE): state canceled."""

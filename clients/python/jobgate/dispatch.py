@@ -45,8 +45,8 @@ class FunctionTable:
             raise UnknownFunction(f"func {name!r} is outside the modules this worker may import "
                                   f"({', '.join(self._modules)})")
         module = importlib.import_module(module_name)
-        function = getattr(module, attribute, None)
-        if not callable(function):
+        function: Optional[Function] = getattr(module, attribute, None)
+        if function is None or not callable(function):
             raise UnknownFunction(f"module {module_name!r} has no function {attribute!r}")
         self._functions[name] = function
         return function
