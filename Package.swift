@@ -17,9 +17,10 @@ let package = Package(
         .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .target(
             name: "JobgateServer",
-            dependencies: ["CLibUV", "CHiredis", "CZlib"],
+            dependencies: ["CLibUV", "CHiredis", "CZlib", "COpenSSL"],
             resources: [.embedInCode("Store/lua")]
         ),
         .executableTarget(

@@ -33,7 +33,10 @@ public enum Log {
         var line = "ts=\(pad(Int(tm.tm_year) + 1900, 4))-\(pad(Int(tm.tm_mon) + 1, 2))-\(pad(Int(tm.tm_mday), 2))"
             + "T\(pad(Int(tm.tm_hour), 2)):\(pad(Int(tm.tm_min), 2)):\(pad(Int(tm.tm_sec), 2)).\(pad(ts.tv_nsec / 1_000_000, 3))Z"
         line += " level=\(level) msg=\(quote(msg))"
-        for (k, v) in fields { line += " \(k)=\(quote("\(v)"))" }
+        for (k, v) in fields {
+            let text = "\(v)"
+            if !text.isEmpty { line += " \(k)=\(quote(text))" }
+        }
         line += "\n"
         fputs(line, stderr)
     }

@@ -1,9 +1,14 @@
 @preconcurrency import CLibUV
 @preconcurrency import Glibc
 
-public struct ServerConfig: Sendable {
+public struct ServerConfig {
     public var listen: [ListenAddress] = [.tcp(host: "127.0.0.1", port: 7700)]
     public var redis: RedisEndpoint
+    /// The context for `redis.tls` (nil without TLS to Redis).
+    public var redisTLS: TLSContext? = nil
+    /// The certificate and key of `tls://` listeners, read again on SIGHUP.
+    public var tlsCertificateFile: String? = nil
+    public var tlsKeyFile: String? = nil
     public var gateway = GatewayConfig()
     /// How long a graceful shutdown waits for in-flight replies before closing anyway.
     public var shutdownGraceMs: UInt64 = 10_000
@@ -19,9 +24,17 @@ public struct ServerConfig: Sendable {
 }
 
 /// A whole gateway on one loop: listeners, sessions, Redis, the sweeper and signal handling.
+/// Addresses are bound at once, but connections are accepted only once Redis first answers, so
+/// no client meets a gateway that cannot serve it yet. SIGHUP reloads the TLS certificate.
 /// SIGINT/SIGTERM stop accepting, answer waiting leases, let in-flight requests finish and
 /// their replies drain, then `run` returns.
 public final class Server {
+    /// Runs once connections are first accepted (systemd's READY=1), and when shutdown begins.
+    public var onServing: (() -> Void)?
+    public var onStopping: (() -> Void)?
+    private var serving = false
+    private var lastRedisProblem: RedisProblem?
+    private var listenerTLS: TLSContext?
     public let loop = EventLoop()
     private let config: ServerConfig
     private let hub: ConnectionHub
@@ -35,15 +48,50 @@ public final class Server {
     private var stopping = false
     private var stopStartedMs: UInt64 = 0
 
-    public init(config: ServerConfig) {
+    public init(config: ServerConfig) throws(TLSError) {
         self.config = config
         hub = ConnectionHub(loop: loop)
-        store = RedisStore(loop: loop, endpoint: config.redis, waitReplicas: config.waitReplicas,
+        store = RedisStore(loop: loop, endpoint: config.redis, tls: config.redisTLS, waitReplicas: config.waitReplicas,
                            waitTimeoutMs: config.waitTimeoutMs)
         gateway = Gateway(loop: loop, store: store, config: config.gateway)
         sweeper = Sweeper(gateway: gateway)
-        store.onStateChange = { ready, detail in
-            if ready { Log.info("redis ready", ["redis": detail]) } else { Log.warn("redis unavailable", ["reason": detail]) }
+        listenerTLS = try loadListenerCertificate()
+        store.onStateChange = { [unowned self] problem in self.redisStateChanged(problem) }
+    }
+
+    /// Logs each change of Redis's state once (not once per retry), and starts serving when
+    /// Redis is first ready.
+    private func redisStateChanged(_ problem: RedisProblem?) {
+        // With Sentinel, the server in use is not the one configured: name both.
+        var server = ""
+        if case .sentinel = config.redis.server { server = store.connectedTo }
+        guard let problem else {
+            lastRedisProblem = nil
+            Log.info("redis ready", ["redis": config.redis.description, "server": server])
+            if !serving { startServing() }
+            return
+        }
+        guard problem != lastRedisProblem else { return }
+        lastRedisProblem = problem
+        let fields: KeyValuePairs<String, Any> = ["redis": config.redis.description, "server": server, "reason": problem.message]
+        if problem.kind == .refused { Log.error("redis refused the gateway; retrying", fields) } else { Log.warn("redis unavailable; retrying", fields) }
+    }
+
+    private func loadListenerCertificate() throws(TLSError) -> TLSContext? {
+        guard config.listen.contains(where: \.isTLS) || config.metrics?.isTLS == true else { return nil }
+        guard let certificate = config.tlsCertificateFile, let key = config.tlsKeyFile else {
+            throw TLSError("a tls:// listener needs --tls-cert and --tls-key")
+        }
+        return try TLSContext.server(certificateFile: certificate, keyFile: key)
+    }
+
+    /// SIGHUP: new connections get the certificate now on disk; open ones keep theirs.
+    private func reloadCertificate() {
+        do {
+            listenerTLS = try loadListenerCertificate()
+            if listenerTLS != nil { Log.info("TLS certificate reloaded", ["cert": config.tlsCertificateFile ?? ""]) }
+        } catch {
+            Log.error("TLS certificate not reloaded; keeping the previous one", ["error": error.description])
         }
     }
 
@@ -68,30 +116,44 @@ public final class Server {
         raiseOpenFileLimit()
         for address in config.listen {
             let listener = try Listener(loop: loop, hub: hub, address: address, unixMode: config.unixMode,
-                                        unixGroup: config.unixGroup) { [unowned self] connection in
+                                        unixGroup: config.unixGroup, tlsContext: { [unowned self] in self.listenerTLS }) { [unowned self] connection in
                 if self.stopping { connection.close(); return }
                 self.gateway.accept(connection)
             }
             listeners.append(listener)
-            var fields: KeyValuePairs<String, Any> = ["address": address.description]
-            if let port = listener.boundPort, case .tcp(let host, _) = address {
-                fields = ["address": ListenAddress.tcp(host: host, port: port).description]
-            }
-            Log.info("listening", fields)
         }
         if let metrics = config.metrics { try bindMetrics(metrics) }
     }
 
+    /// Accepts connections from here on.
+    private func startServing() {
+        serving = true
+        do {
+            for listener in listeners {
+                try listener.listen()
+                let address = listener.boundPort.map { listener.address.withPort($0) } ?? listener.address
+                Log.info(listener === metricsListener ? "serving metrics" : "listening", ["address": address.description])
+            }
+        } catch {
+            Log.error("cannot accept connections; stopping", ["error": "\(error)"])
+            beginShutdown()
+            return
+        }
+        onServing?()
+    }
+
+    private var metricsListener: Listener?
+
     private func bindMetrics(_ address: ListenAddress) throws {
         let listener = try Listener(loop: loop, hub: hub, address: address, unixMode: config.unixMode,
-                                    unixGroup: config.unixGroup) { [unowned self] connection in
+                                    unixGroup: config.unixGroup, tlsContext: { [unowned self] in self.listenerTLS }) { [unowned self] connection in
             let scrape = MetricsHTTP(connection: connection, render: { [unowned self] done in
                 self.gateway.scrapeMetrics(done)
             }, onClose: { [unowned self] s in self.scrapes[ObjectIdentifier(s)] = nil })
             self.scrapes[ObjectIdentifier(scrape)] = scrape
         }
         listeners.append(listener)
-        Log.info("serving metrics", ["address": address.description, "path": "/metrics"])
+        metricsListener = listener
     }
 
     /// Serves until SIGINT/SIGTERM and a graceful drain.
@@ -99,6 +161,7 @@ public final class Server {
         for sig in [SIGINT, SIGTERM] {
             signals.append(SignalWatcher(loop, signal: sig) { [unowned self] in self.beginShutdown() })
         }
+        signals.append(SignalWatcher(loop, signal: SIGHUP) { [unowned self] in self.reloadCertificate() })
         store.start()
         sweeper.start()
         loop.run()
@@ -108,6 +171,7 @@ public final class Server {
         guard !stopping else { return }
         stopping = true
         stopStartedMs = loop.nowMs
+        onStopping?()
         Log.info("shutting down", ["connections": hub.count, "in_flight": store.inFlight])
         for l in listeners { l.close() }
         listeners = []

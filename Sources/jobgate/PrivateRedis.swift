@@ -42,6 +42,7 @@ final class PrivateRedis {
 
     func start() throws {
         stopLeftover()
+        unlink(socketPath)  // a stale socket would look like a started child
         let args = [binary, "--port", "0", "--unixsocket", socketPath, "--unixsocketperm", "700",
                     "--dir", dataDir, "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
                     // Each finished job keeps a small results stream; Redis 7.0 would preallocate
@@ -49,7 +50,18 @@ final class PrivateRedis {
                     "--stream-node-max-bytes", "512",
                     "--daemonize", "no", "--pidfile", dataDir + "/redis.pid", "--logfile", dataDir + "/redis.log"]
         pid = try spawn(args)
-        Log.info("started private redis-server", ["pid": pid, "socket": socketPath, "data_dir": dataDir])
+        Log.info("started private redis-server", ["pid": pid, "socket": socketPath])
+        waitForSocket()
+    }
+
+    /// Gives the child a moment to open its socket, so the gateway's first connection finds it
+    /// (and a normal start logs no failed attempt). A slow start is fine: the gateway retries.
+    private func waitForSocket() {
+        var st = stat()
+        for _ in 0..<200 {
+            if stat(socketPath, &st) == 0 && (st.st_mode & S_IFMT) == S_IFSOCK { return }
+            usleep(10_000)
+        }
     }
 
     /// Restarts the child if it exits while the gateway runs.

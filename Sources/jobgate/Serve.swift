@@ -19,11 +19,38 @@ struct Serve: ParsableCommand {
     @Flag(name: .long, help: "Validate the configuration, print the settings in effect, and exit.")
     var check = false
 
-    @Option(name: .long, help: ArgumentHelp("Where to listen: tcp://HOST:PORT or unix:PATH (repeatable). Default tcp://127.0.0.1:7700.", valueName: "address"))
+    @Option(name: .long, help: ArgumentHelp("Where to listen: tcp://HOST:PORT, tls://HOST:PORT or unix:PATH (repeatable). Default tcp://127.0.0.1:7700.", valueName: "address"))
     var listen: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Redis to use: redis://HOST:PORT/DB, unix:///PATH or sentinel://HOST:PORT[,HOST:PORT...]/MASTER[/DB]. Without it, jobgate runs its own redis-server under --data-dir.", valueName: "url"))
+    @Option(name: .customLong("tls-cert"), help: ArgumentHelp("Certificate chain (PEM) of the tls:// listeners; read again on SIGHUP.", valueName: "file"))
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: ArgumentHelp("Private key (PEM) of the tls:// listeners; read again on SIGHUP.", valueName: "file"))
+    var tlsKey: String?
+
+    @Option(name: .long, help: ArgumentHelp("Redis to use: redis://[[USER]:PASSWORD@]HOST:PORT/DB, rediss://... (TLS), unix:///PATH or sentinel[s]://[[USER]:PASSWORD@]HOST:PORT[,HOST:PORT...]/MASTER[/DB]. Without it, jobgate runs its own redis-server under --data-dir.", valueName: "url"))
     var redis: String?
+
+    @Option(name: .customLong("redis-password-file"), help: ArgumentHelp("Read the Redis password from this file (its first line) instead of the URL. JOBGATE_REDIS_PASSWORD also works.", valueName: "file"))
+    var redisPasswordFile: String?
+
+    @Option(name: .customLong("redis-sentinel-user"), help: "The Redis Sentinels' own ACL user, when they require a login.")
+    var redisSentinelUser: String?
+
+    @Option(name: .customLong("redis-sentinel-password-file"), help: ArgumentHelp("The Redis Sentinels' own password, from this file (its first line). JOBGATE_REDIS_SENTINEL_PASSWORD also works.", valueName: "file"))
+    var redisSentinelPasswordFile: String?
+
+    @Option(name: .customLong("redis-tls-ca"), help: ArgumentHelp("CA certificates (PEM) that Redis's certificate must chain to, for rediss:// and sentinels://. Default: the system's.", valueName: "file"))
+    var redisTlsCa: String?
+
+    @Option(name: .customLong("redis-tls-cert"), help: ArgumentHelp("Client certificate (PEM) for Redis's tls-auth-clients.", valueName: "file"))
+    var redisTlsCert: String?
+
+    @Option(name: .customLong("redis-tls-key"), help: ArgumentHelp("Private key (PEM) of --redis-tls-cert.", valueName: "file"))
+    var redisTlsKey: String?
+
+    @Option(name: .customLong("redis-tls-server-name"), help: "The name Redis's certificate must carry, when it is not the host in --redis (also sent as SNI).")
+    var redisTlsServerName: String?
 
     @Option(name: .customLong("data-dir"), help: "Directory for the private redis-server's socket and AOF data. Default ./jobgate-data.")
     var dataDir: String?
@@ -64,23 +91,35 @@ struct Serve: ParsableCommand {
     func run() throws {
         let settings = try Settings(self)
         Log.threshold = settings.logLevel
+        let redisTLS = try settings.redis?.tls.map { tls throws(TLSError) in
+            try TLSContext.client(caFile: tls.caFile, certificateFile: tls.certificateFile, keyFile: tls.keyFile)
+        }
         if check {
             if settings.redis == nil { _ = try PrivateRedis(dataDir: settings.dataDir, create: false) }
+            if let certificate = settings.tlsCertificateFile, let key = settings.tlsKeyFile {
+                _ = try TLSContext.server(certificateFile: certificate, keyFile: key)
+            }
             print(settings.summary)
             print("configuration OK")
             return
         }
+        // Order matters: the data directory's lock first (a second gateway touches nothing),
+        // then every address bound (one in use costs nothing), and only then the private Redis.
         var privateRedis: PrivateRedis? = nil
+        var dataDirLock: DataDirLock? = nil
         let endpoint: RedisEndpoint
         if let redis = settings.redis {
             endpoint = redis
         } else {
             let child = try PrivateRedis(dataDir: settings.dataDir)
-            try child.start()
+            dataDirLock = try DataDirLock(dataDir: child.dataDir)
             privateRedis = child
-            endpoint = .unix(path: child.socketPath, db: 0)
+            endpoint = RedisEndpoint(server: .unix(path: child.socketPath))
         }
         var config = ServerConfig(redis: endpoint)
+        config.redisTLS = redisTLS
+        config.tlsCertificateFile = settings.tlsCertificateFile
+        config.tlsKeyFile = settings.tlsKeyFile
         config.listen = settings.listen
         config.gateway.session.maxLine = settings.maxLine
         config.gateway.token = settings.token
@@ -90,17 +129,16 @@ struct Serve: ParsableCommand {
         config.metrics = settings.metrics
         config.waitReplicas = settings.waitReplicas
         config.waitTimeoutMs = settings.waitTimeoutMs
-        let server = Server(config: config)
-        do {
-            try server.bind()
-        } catch {
-            privateRedis?.stop()
-            throw error
-        }
+        let server = try Server(config: config)
+        try server.bind()
+        try privateRedis?.start()
         privateRedis?.supervise(on: server.loop)
-        Log.info("jobgate started", ["version": jobgateVersion, "redis": endpoint.description, "pid": getpid()])
+        server.onServing = { SystemdNotify.send("READY=1") }
+        server.onStopping = { SystemdNotify.send("STOPPING=1") }
+        Log.info("jobgate started; serving once Redis answers", ["version": jobgateVersion, "redis": endpoint.description, "pid": getpid()])
         server.run()
         privateRedis?.stop()
+        withExtendedLifetime(dataDirLock) {}
     }
 }
 
@@ -108,6 +146,8 @@ struct Serve: ParsableCommand {
 /// the default; validated together.
 struct Settings {
     var listen: [ListenAddress]
+    var tlsCertificateFile: String?
+    var tlsKeyFile: String?
     var redis: RedisEndpoint?
     var dataDir: String
     var maxLine: Int
@@ -124,7 +164,9 @@ struct Settings {
 
     init(_ flags: Serve) throws {
         let file = try flags.config.map(ConfigFile.load) ?? [:]
-        let known: Set<String> = ["listen", "redis", "data-dir", "max-line", "log-level", "token", "token-file", "unix-mode",
+        let known: Set<String> = ["listen", "tls-cert", "tls-key", "redis", "redis-password-file", "redis-sentinel-user",
+                                  "redis-sentinel-password-file", "redis-tls-ca", "redis-tls-cert", "redis-tls-key",
+                                  "redis-tls-server-name", "data-dir", "max-line", "log-level", "token", "token-file", "unix-mode",
                                   "unix-group", "insecure", "max-connections", "metrics", "redis-wait-replicas", "redis-wait-timeout"]
         if let unknown = file.keys.sorted().first(where: { !known.contains($0) }) {
             throw ValidationError("\(flags.config!): unknown setting '\(unknown)'")
@@ -132,7 +174,7 @@ struct Settings {
         var lines: [String] = []
         func text(_ name: String, _ flag: String?) throws -> String? {
             if let flag { return flag }
-            if let env = environment(name) { return env }
+            if let env = settingFromEnvironment(name) { return env }
             switch file[name] {
             case nil: return nil
             case .string(let s)?: return s
@@ -142,7 +184,7 @@ struct Settings {
         }
         func number(_ name: String, _ flag: Int?, default value: Int) throws -> Int {
             if let flag { return flag }
-            if let env = environment(name) {
+            if let env = settingFromEnvironment(name) {
                 guard let n = Int(env) else { throw ValidationError("JOBGATE_\(envName(name)) must be a whole number") }
                 return n
             }
@@ -154,7 +196,7 @@ struct Settings {
         }
 
         var listenTexts = flags.listen
-        if listenTexts.isEmpty, let env = environment("listen") { listenTexts = env.split(separator: ",").map(String.init) }
+        if listenTexts.isEmpty, let env = settingFromEnvironment("listen") { listenTexts = env.split(separator: ",").map(String.init) }
         if listenTexts.isEmpty {
             switch file["listen"] {
             case .strings(let list)?: listenTexts = list
@@ -164,16 +206,26 @@ struct Settings {
             }
         }
         listen = try listenTexts.map { t in
-            guard let a = ListenAddress(t) else { throw ValidationError("listen \(t): expected tcp://HOST:PORT or unix:PATH") }
+            guard let a = ListenAddress(t) else { throw ValidationError("listen \(t): expected tcp://HOST:PORT, tls://HOST:PORT or unix:PATH") }
             return a
         }
         lines.append("listen: \(listen.map(\.description).joined(separator: ", "))")
+        tlsCertificateFile = try text("tls-cert", flags.tlsCert)
+        tlsKeyFile = try text("tls-key", flags.tlsKey)
+        if listen.contains(where: \.isTLS) {
+            guard tlsCertificateFile != nil, tlsKeyFile != nil else {
+                throw ValidationError("a tls:// listener needs --tls-cert FILE and --tls-key FILE")
+            }
+            lines.append("tls: certificate \(tlsCertificateFile!), key \(tlsKeyFile!)")
+        }
 
         if let r = try text("redis", flags.redis) {
-            guard let e = RedisEndpoint(url: r) else {
-                throw ValidationError("redis \(r): expected redis://HOST:PORT/DB, unix:///PATH or sentinel://HOST:PORT[,...]/MASTER")
+            do {
+                redis = try RedisEndpoint(url: r)
+            } catch {
+                throw ValidationError("redis: \(error) (expected redis://[[USER]:PASSWORD@]HOST:PORT/DB, rediss://..., unix:///PATH or sentinel[s]://HOST:PORT[,...]/MASTER[/DB]; see jobgate serve --help)")
             }
-            redis = e
+            lines += try Settings.completeRedisAccess(&redis!, flags, text)
         }
         dataDir = try text("data-dir", flags.dataDir) ?? "./jobgate-data"
         lines.append("redis: \(redis?.description ?? "private redis-server under \(dataDir)")")
@@ -201,7 +253,7 @@ struct Settings {
         }
         if flags.insecure {
             insecure = true
-        } else if let env = environment("insecure") {
+        } else if let env = settingFromEnvironment("insecure") {
             insecure = env == "1" || env == "true"
         } else if case .bool(let b)? = file["insecure"] {
             insecure = b
@@ -229,11 +281,11 @@ struct Settings {
     }
 }
 
-private func envName(_ setting: String) -> String {
+func envName(_ setting: String) -> String {
     String(setting.uppercased().map { $0 == "-" ? "_" : $0 })
 }
 
-private func environment(_ setting: String) -> String? {
+func settingFromEnvironment(_ setting: String) -> String? {
     guard let v = getenv("JOBGATE_" + envName(setting)), v.pointee != 0 else { return nil }
     return String(cString: v)
 }

@@ -19,15 +19,17 @@ extension Gateway {
         session.failedAuths += 1
         Log.warn("auth failed", ["peer": session.connection.peer, "attempt": session.failedAuths])
         reply.fail(OpError(.unauthorized, "wrong token"))
-        // Guessing needs many tries; a connection gets a few.
+        // Guessing needs many tries; a connection gets a few, however they are sent: lines
+        // after the last allowed failure are not run, and the connection closes.
         if session.failedAuths >= Gateway.maxFailedAuths { session.stopReading() }
     }
 
     /// Compares without an early exit, so timing does not reveal how much of a guess was right.
+    /// Lengths differ in any bit of the whole count, not only its low byte.
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        var diff = UInt8(truncatingIfNeeded: a.count ^ b.count)
+        var diff = a.count ^ b.count
         for i in 0..<max(a.count, b.count) {
-            diff |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0)
+            diff |= Int((i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0))
         }
         return diff == 0
     }

@@ -85,6 +85,7 @@ public final class Gateway: RequestHandler {
         reply.timing = (slot, uv_hrtime())
         do {
             if op == "auth" { return try auth(&request, reply) }
+            if op == "quit" { return try quit(&request, reply) }
             guard reply.session.authenticated else {
                 throw OpError(.unauthorized, "send {\"op\":\"auth\",\"token\":...} first")
             }

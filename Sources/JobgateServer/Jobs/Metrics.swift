@@ -4,7 +4,7 @@
 /// Rendered by `stats` (JSON) and the Prometheus endpoint.
 struct Counters {
     static let opNames = ["ping", "auth", "enqueue", "lease", "heartbeat", "ack", "fail", "release", "job", "stats",
-                          "result", "cancel", "delete", "failed", "requeue", "pause", "resume", "unknown"]
+                          "result", "cancel", "delete", "failed", "requeue", "pause", "resume", "quit", "unknown"]
     private static let index: [String: Int] = Dictionary(uniqueKeysWithValues: opNames.enumerated().map { ($1, $0) })
 
     var connectionsAccepted = 0

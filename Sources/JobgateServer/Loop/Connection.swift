@@ -10,31 +10,47 @@ public protocol ConnectionDelegate: AnyObject {
     func connectionClosed(_ connection: Connection)
 }
 
-/// A byte stream (TCP or Unix socket) on the loop. Writes are buffered and leave once per loop
-/// turn; `uv_try_write` sends directly when the socket can take it, so the common path copies
-/// nothing into libuv-owned memory.
+/// A byte stream (TCP, TLS over TCP, or Unix socket) on the loop. A client's connection writes
+/// are buffered and leave once per loop turn (through its hub); a connection without a hub (to
+/// Redis) writes at once. `uv_try_write` sends directly when the socket can take it, so the
+/// common path copies nothing into libuv-owned memory. With TLS, what is read is decrypted
+/// before the delegate sees it and what is written is encrypted into the same outbox.
 public final class Connection {
     public let id: UInt64
     public let isUnixSocket: Bool
     public weak var delegate: ConnectionDelegate?
     public private(set) var isClosed = false
     public private(set) var readingPaused = false
+    /// Why the connection closed, when it was not a plain end of stream.
+    public private(set) var closeReason: String?
 
     let stream: UnsafeMutablePointer<uv_stream_t>
-    private let hub: ConnectionHub
+    private let hub: ConnectionHub?
+    private let tls: TLSChannel?
     private var outbox: [UInt8] = []
     private var inFlight: UnsafeMutableRawPointer? = nil
     private var inFlightCount = 0
     private let writeRequest: UnsafeMutablePointer<uv_write_t>
     private var queuedForFlush = false
 
-    init(stream: UnsafeMutablePointer<uv_stream_t>, isUnixSocket: Bool, hub: ConnectionHub, id: UInt64) {
+    init(stream: UnsafeMutablePointer<uv_stream_t>, isUnixSocket: Bool, hub: ConnectionHub?, id: UInt64, tls: TLSChannel? = nil) {
         self.stream = stream
         self.isUnixSocket = isUnixSocket
         self.hub = hub
         self.id = id
+        self.tls = tls
         writeRequest = allocateHandle(uv_write_t.self)
         stream.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+    }
+
+    public var isTLS: Bool { tls != nil }
+
+    /// Starts a client's TLS handshake; `established` runs once it is done.
+    func startTLS(established: @escaping () -> Void) {
+        guard let tls else { return established() }
+        tls.onEstablished = established
+        do { try tls.start() } catch { return close(because: error.description) }
+        moveTLSOutput()
     }
 
     deinit { writeRequest.deallocate() }
@@ -81,13 +97,28 @@ public final class Connection {
 
     private func didRead(_ n: Int) {
         if n > 0 {
-            delegate?.connection(self, received: UnsafeRawBufferPointer(start: ConnectionHub.readBuffer, count: n))
+            let bytes = UnsafeRawBufferPointer(start: ConnectionHub.readBuffer, count: n)
+            guard let tls else { return delegate?.connection(self, received: bytes) ?? () }
+            let open: Bool
+            do {
+                open = try tls.receive(bytes) { plain in
+                    if !isClosed { delegate?.connection(self, received: plain) }
+                }
+            } catch {
+                return close(because: error.description)
+            }
+            moveTLSOutput()
+            if !open && !isClosed { reachedEnd() }
         } else if n == Int(UV_EOF.rawValue) {
-            uv_read_stop(stream)
-            delegate?.connectionReachedEnd(self)
+            reachedEnd()
         } else if n < 0 {
-            close()
+            close(because: uvErrorName(Int32(n)))
         }
+    }
+
+    private func reachedEnd() {
+        uv_read_stop(stream)
+        delegate?.connectionReachedEnd(self)
     }
 
     public func pauseReading() {
@@ -103,18 +134,29 @@ public final class Connection {
     }
 
     public func write(_ bytes: [UInt8]) {
-        guard !isClosed else { return }
-        outbox.append(contentsOf: bytes)
-        scheduleFlush()
+        bytes.withUnsafeBytes { write($0) }
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) {
         guard !isClosed else { return }
-        outbox.append(contentsOf: bytes)
-        scheduleFlush()
+        guard let tls else {
+            outbox.append(contentsOf: bytes)
+            return scheduleFlush()
+        }
+        do { try tls.send(bytes) } catch { return close(because: error.description) }
+        moveTLSOutput()
+    }
+
+    /// Queues the ciphertext TLS has produced (handshake messages, encrypted writes).
+    private func moveTLSOutput() {
+        guard let tls, !isClosed else { return }
+        let before = outbox.count
+        tls.takeOutput(into: &outbox)
+        if outbox.count > before { scheduleFlush() }
     }
 
     private func scheduleFlush() {
+        guard let hub else { return flush() }
         if !queuedForFlush {
             queuedForFlush = true
             hub.needsFlush(self)
@@ -135,7 +177,7 @@ public final class Connection {
             return
         }
         if sent < 0 && sent != UV_EAGAIN.rawValue && sent != UV_ENOSYS.rawValue {
-            close()
+            close(because: uvErrorName(sent))
             return
         }
         let done = max(Int(sent), 0)
@@ -160,7 +202,7 @@ public final class Connection {
 
     private func didWrite(_ status: Int32) {
         releaseInFlight()
-        if status != 0 { close(); return }
+        if status != 0 { close(because: uvErrorName(status)); return }
         if outbox.isEmpty {
             delegate?.connectionDrained(self)
         } else {
@@ -176,11 +218,30 @@ public final class Connection {
 
     public func close() {
         guard !isClosed else { return }
+        if closeReason == nil { sayGoodbye() }
         isClosed = true
         outbox = []
         closeAndFree(stream)
-        hub.remove(self)
+        hub?.remove(self)
         delegate?.connectionClosed(self)
+    }
+
+    /// A TLS peer is told the session ends (close_notify), so it can tell the end from a cut
+    /// connection. Best effort: only when nothing else is waiting to be written.
+    private func sayGoodbye() {
+        guard let tls, tls.isEstablished, outbox.isEmpty, inFlight == nil else { return }
+        tls.shutdown()
+        tls.takeOutput(into: &outbox)
+        guard !outbox.isEmpty else { return }
+        outbox.withUnsafeMutableBytes { b in
+            var buf = uv_buf_init(b.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(b.count))
+            _ = uv_try_write(stream, &buf, 1)
+        }
+    }
+
+    func close(because reason: String) {
+        if closeReason == nil { closeReason = reason }
+        close()
     }
 }
 
@@ -200,8 +261,8 @@ public final class ConnectionHub {
     public var count: Int { open.count }
     public var all: Dictionary<UInt64, Connection>.Values { open.values }
 
-    func adopt(stream: UnsafeMutablePointer<uv_stream_t>, isUnixSocket: Bool) -> Connection {
-        let c = Connection(stream: stream, isUnixSocket: isUnixSocket, hub: self, id: nextID)
+    func adopt(stream: UnsafeMutablePointer<uv_stream_t>, isUnixSocket: Bool, tls: TLSChannel?) -> Connection {
+        let c = Connection(stream: stream, isUnixSocket: isUnixSocket, hub: self, id: nextID, tls: tls)
         nextID += 1
         open[c.id] = c
         return c

@@ -3,22 +3,24 @@
 
 public enum ListenAddress: Equatable, CustomStringConvertible, Sendable {
     case tcp(host: String, port: Int)
+    /// TCP with TLS (the listener's certificate comes from the server's configuration).
+    case tls(host: String, port: Int)
     case unix(path: String)
 
-    /// Parses `tcp://HOST:PORT` (IPv6 hosts in brackets) or `unix:PATH`.
+    /// Parses `tcp://HOST:PORT`, `tls://HOST:PORT` (IPv6 hosts in brackets) or `unix:PATH`.
     public init?(_ text: String) {
         if text.hasPrefix("unix:") {
             let path = String(text.dropFirst("unix:".count))
             guard !path.isEmpty else { return nil }
             self = .unix(path: path)
-        } else if text.hasPrefix("tcp://") {
+        } else if text.hasPrefix("tcp://") || text.hasPrefix("tls://") {
             let rest = text.dropFirst("tcp://".count)
             guard let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]),
                   (0...65535).contains(port) else { return nil }
             var host = String(rest[..<colon])
             if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
             guard !host.isEmpty else { return nil }
-            self = .tcp(host: host, port: port)
+            self = text.hasPrefix("tls://") ? .tls(host: host, port: port) : .tcp(host: host, port: port)
         } else {
             return nil
         }
@@ -26,7 +28,8 @@ public enum ListenAddress: Equatable, CustomStringConvertible, Sendable {
 
     public var description: String {
         switch self {
-        case .tcp(let host, let port): host.contains(":") ? "tcp://[\(host)]:\(port)" : "tcp://\(host):\(port)"
+        case .tcp(let host, let port): "tcp://" + HostPort(host: host, port: port).description
+        case .tls(let host, let port): "tls://" + HostPort(host: host, port: port).description
         case .unix(let path): "unix:\(path)"
         }
     }
@@ -34,7 +37,18 @@ public enum ListenAddress: Equatable, CustomStringConvertible, Sendable {
     public var isLoopback: Bool {
         switch self {
         case .unix: true
-        case .tcp(let host, _): host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        case .tcp(let host, _), .tls(let host, _): host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        }
+    }
+
+    public var isTLS: Bool { if case .tls = self { true } else { false } }
+
+    /// The same address with another port (the one actually bound, for port 0).
+    func withPort(_ port: Int) -> ListenAddress {
+        switch self {
+        case .tcp(let host, _): .tcp(host: host, port: port)
+        case .tls(let host, _): .tls(host: host, port: port)
+        case .unix: self
         }
     }
 }
@@ -43,26 +57,33 @@ public struct ListenError: Error, CustomStringConvertible {
     public let description: String
 }
 
-/// A listening socket that hands each accepted stream to the hub as a `Connection`.
+/// A listening socket that hands each accepted stream to the hub as a `Connection`. Binding
+/// and accepting are two steps, so a taken address is found before anything else starts while
+/// connections are accepted only once the gateway can serve them.
 public final class Listener {
     public let address: ListenAddress
     private let handle: UnsafeMutableRawPointer
     private let hub: ConnectionHub
     private let loop: EventLoop
     private let onAccept: (Connection) -> Void
+    /// The certificate in effect for new connections (TLS listeners only).
+    private let tlsContext: () -> TLSContext?
 
-    /// `unixMode` and `unixGroup` set the socket file's permissions: who may connect at all.
+    /// Binds `address`. `unixMode` and `unixGroup` set the socket file's permissions: who may
+    /// connect at all.
     public init(loop: EventLoop, hub: ConnectionHub, address: ListenAddress, unixMode: mode_t = 0o660,
-                unixGroup: gid_t? = nil, onAccept: @escaping (Connection) -> Void) throws {
+                unixGroup: gid_t? = nil, tlsContext: @escaping () -> TLSContext? = { nil },
+                onAccept: @escaping (Connection) -> Void) throws {
         self.address = address
         self.loop = loop
         self.hub = hub
         self.onAccept = onAccept
+        self.tlsContext = tlsContext
         handle = UnsafeMutableRawPointer(Listener.allocateStream(loop: loop, unix: address.isUnix))
         let stream = handle.assumingMemoryBound(to: uv_stream_t.self)
         var rc: Int32
         switch address {
-        case .tcp(let host, let port):
+        case .tcp(let host, let port), .tls(let host, let port):
             var storage = sockaddr_storage()
             rc = withUnsafeMutablePointer(to: &storage) { ptr in
                 ptr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { uv_ip4_addr(host, Int32(port), $0) }
@@ -85,23 +106,27 @@ public final class Listener {
             if rc == 0 && chmod(path, unixMode) != 0 { rc = -errno }
             if rc == 0, let gid = unixGroup, chown(path, uid_t.max, gid) != 0 { rc = -errno }
         }
-        if rc == 0 {
-            stream.pointee.data = Unmanaged.passUnretained(self).toOpaque()
-            rc = uv_listen(stream, 1024) { server, status in
-                guard let data = server!.pointee.data else { return }
-                let listener = Unmanaged<Listener>.fromOpaque(data).takeUnretainedValue()
-                if status == 0 { listener.acceptOne() } else { listener.acceptFailed(status) }
-            }
-        }
         if rc != 0 {
             closeAndFree(stream)
             throw ListenError(description: "cannot listen on \(address): \(uvErrorName(rc))")
         }
+        stream.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+    }
+
+    /// Starts accepting connections.
+    public func listen() throws {
+        let stream = handle.assumingMemoryBound(to: uv_stream_t.self)
+        let rc = uv_listen(stream, 1024) { server, status in
+            guard let data = server!.pointee.data else { return }
+            let listener = Unmanaged<Listener>.fromOpaque(data).takeUnretainedValue()
+            if status == 0 { listener.acceptOne() } else { listener.acceptFailed(status) }
+        }
+        if rc != 0 { throw ListenError(description: "cannot listen on \(address): \(uvErrorName(rc))") }
     }
 
     /// The port actually bound (useful with port 0).
     public var boundPort: Int? {
-        guard case .tcp = address else { return nil }
+        if address.isUnix { return nil }
         var storage = sockaddr_storage()
         var len = Int32(MemoryLayout<sockaddr_storage>.size)
         let rc = withUnsafeMutablePointer(to: &storage) { ptr in
@@ -137,7 +162,17 @@ public final class Listener {
         if !address.isUnix {
             uv_tcp_nodelay(UnsafeMutableRawPointer(client).assumingMemoryBound(to: uv_tcp_t.self), 1)
         }
-        let connection = hub.adopt(stream: client, isUnixSocket: address.isUnix)
+        var tls: TLSChannel? = nil
+        if address.isTLS, let context = tlsContext() {
+            do {
+                tls = try TLSChannel(context: context)
+            } catch {
+                closeAndFree(client)
+                Log.warn("cannot start TLS for a new connection", ["address": address.description, "error": error.description])
+                return
+            }
+        }
+        let connection = hub.adopt(stream: client, isUnixSocket: address.isUnix, tls: tls)
         onAccept(connection)
         if !connection.isClosed { connection.startReading() }
     }

@@ -27,6 +27,9 @@ public final class Session: ConnectionDelegate {
     private var headSeq: UInt64 = 0
     private var early: [UInt64: [UInt8]] = [:]
     private var peerEnded = false
+    /// Set once no further request may run (shutdown, too many failed logins): lines already
+    /// read, even in the same packet, are dropped unanswered.
+    private var inputClosed = false
     /// Whether this connection may use ops other than `auth` (set by the handler).
     public var authenticated = false
     public var failedAuths = 0
@@ -64,6 +67,7 @@ public final class Session: ConnectionDelegate {
     }
 
     private func dispatch(_ event: LineFramer.Event) {
+        guard !inputClosed else { return }
         let ticket = ReplyTicket(session: self, seq: nextSeq, ref: nil)
         nextSeq += 1
         switch event {
@@ -120,6 +124,7 @@ public final class Session: ConnectionDelegate {
 
     /// Stops reading new requests (shutdown); replies still in flight are still written.
     public func stopReading() {
+        inputClosed = true
         peerEnded = true
         connection.pauseReading()
         closeIfDone()

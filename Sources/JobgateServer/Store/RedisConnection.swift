@@ -1,11 +1,12 @@
 @preconcurrency import CHiredis
-@preconcurrency import CLibUV
 @preconcurrency import Glibc
 
-/// One hiredis async connection driven by the gateway's libuv loop. Replies arrive in command
-/// order, so handlers wait in a FIFO instead of travelling through hiredis as privdata. On a
-/// lost connection every waiting handler gets `nil`, then the connection retries with backoff.
-public final class RedisConnection {
+/// One connection to Redis on the gateway's loop. The bytes travel through the loop's own
+/// `Connection` (TCP, Unix socket or TLS alike); hiredis only parses the replies. Replies arrive
+/// in command order, so handlers wait in a FIFO. A connection counts as connected once it is
+/// logged in (`AUTH`) and on its database (`SELECT`). On a lost connection every waiting handler
+/// gets `nil`, then it retries with backoff.
+public final class RedisConnection: ConnectionDelegate {
     public typealias Handler = (RedisReply?) -> Void
 
     public enum State: String, Sendable { case disconnected, connecting, connected }
@@ -18,28 +19,32 @@ public final class RedisConnection {
     public private(set) var connectedTo: String = ""
     /// Runs when a connection is established, before anyone else may use it.
     public var onConnect: (() -> Void)?
-    /// Runs when an established connection is lost (or a connect attempt fails).
-    public var onLost: ((String) -> Void)?
+    /// Runs when an established connection is lost, or a connect attempt fails.
+    public var onLost: ((RedisProblem) -> Void)?
 
     private let loop: EventLoop
-    private var context: UnsafeMutablePointer<redisAsyncContext>?
+    private let tlsContext: TLSContext?
+    private var stream: Connection?
+    private var reader: UnsafeMutablePointer<redisReader>?
     private var handlers = HandlerQueue()
     private var messageHandler: ((RedisReply) -> Void)?
     private lazy var retryTimer = LoopTimer(loop) { [unowned self] in self.connect() }
+    private lazy var connectTimer = LoopTimer(loop) { [unowned self] in
+        self.end(RedisProblem(.unreachable, "no answer to the login in \(RedisConnection.connectTimeoutMs) ms"))
+    }
     private var backoffMs: UInt64 = 50
     private var sentAt = Ring<UInt64>()
-    /// Set while hiredis may still call back after `disconnect()`: the owner may already have
-    /// dropped this connection, and hiredis's callbacks find it through a raw pointer.
-    private var keepAliveUntilClosed: RedisConnection?
-    /// Depth of hiredis callbacks running now. hiredis 0.14 frees a context whose write fails
-    /// even from inside its own callbacks, and then goes on using it; so a command sent from a
-    /// callback is written on the next writable event rather than at once.
-    private var callbackDepth = 0
 
-    public init(loop: EventLoop, endpoint: RedisEndpoint) {
+    static let connectTimeoutMs: UInt64 = 5000
+
+    /// `tls` is the context for `endpoint.tls` (shared by a gateway's connections).
+    public init(loop: EventLoop, endpoint: RedisEndpoint, tls: TLSContext?) {
         self.loop = loop
         self.endpoint = endpoint
+        tlsContext = tls
     }
+
+    deinit { if let reader { redisReaderFree(reader) } }
 
     /// Commands sent and not yet answered.
     public var inFlight: Int { handlers.count }
@@ -53,65 +58,104 @@ public final class RedisConnection {
     public func connect() {
         guard state == .disconnected else { return }
         state = .connecting
-        switch endpoint {
-        case .tcp(let host, let port, _):
-            open(tcp: HostPort(host: host, port: port))
-        case .unix(let path, _):
-            connectedTo = "unix://\(path)"
-            attach(redisAsyncConnectUnix(path))
-        case .sentinel(let nodes, let master, _):
-            SentinelLookup(loop: loop, nodes: nodes, master: master) { [weak self] result in
+        connectTimer.start(afterMs: RedisConnection.connectTimeoutMs)
+        switch endpoint.server {
+        case .tcp(let address):
+            open(.tcp(address), endpoint)
+        case .unix(let path):
+            open(.unix(path: path), endpoint)
+        case .sentinel(let nodes, let master):
+            SentinelLookup(loop: loop, nodes: nodes, master: master, endpoint: endpoint, tls: tlsContext) { [weak self] result in
                 guard let self, self.state == .connecting else { return }
                 switch result {
-                case .success(let primary): self.open(tcp: primary)
-                case .failure(let error): self.connectionEnded(error.reason)
+                case .success(let primary): self.open(.tcp(primary), self.endpoint.at(primary, credentials: self.endpoint.credentials, db: self.endpoint.db))
+                case .failure(let problem): self.end(problem)
                 }
             }.start()
         }
     }
 
-    private func open(tcp address: HostPort) {
-        connectedTo = "redis://\(address)"
-        attach(redisAsyncConnect(address.host, Int32(address.port)))
-    }
-
-    private func attach(_ ctx: UnsafeMutablePointer<redisAsyncContext>?) {
-        guard let ctx, ctx.pointee.err == 0 else {
-            let reason = ctx.map { errorText(UnsafePointer($0)) } ?? "out of memory"
-            if let ctx { redisAsyncFree(ctx) }
-            connectionEnded(reason)
-            return
-        }
-        context = ctx
-        ctx.pointee.data = Unmanaged.passUnretained(self).toOpaque()
-        RedisPollAdapter.attach(loop: loop, context: ctx)
-        redisAsyncSetConnectCallback(ctx) { ac, status in
-            guard let ac, let data = ac.pointee.data else { return }
-            let me = Unmanaged<RedisConnection>.fromOpaque(data).takeUnretainedValue()
-            if status == REDIS_OK {
-                me.state = .connected
-                me.backoffMs = 50
-                me.insideCallback { me.onConnect?() }
-            } else {
-                me.context = nil  // hiredis frees it after this callback
-                me.connectionEnded(errorText(ac))
-                me.keepAliveUntilClosed = nil
+    private func open(_ target: DialTarget, _ login: RedisEndpoint) {
+        connectedTo = target.description
+        Dialer(loop: loop, target: target, tls: login.tls == nil ? nil : tlsContext, peerName: login.tls?.serverName,
+               timeoutMs: RedisConnection.connectTimeoutMs) { [weak self] result in
+            guard let self, self.state == .connecting else {
+                if case .success(let c) = result { c.close() }
+                return
             }
-        }
-        redisAsyncSetDisconnectCallback(ctx) { ac, status in
-            guard let ac, let data = ac.pointee.data else { return }
-            let me = Unmanaged<RedisConnection>.fromOpaque(data).takeUnretainedValue()
-            me.context = nil
-            me.connectionEnded(status == REDIS_OK ? "closed" : errorText(ac))
-            me.keepAliveUntilClosed = nil
-        }
+            switch result {
+            case .failure(let error): self.end(RedisProblem(.unreachable, error.reason))
+            case .success(let connection): self.logIn(connection, login)
+            }
+        }.start()
     }
 
-    private func connectionEnded(_ reason: String) {
+    /// AUTH and SELECT go first, pipelined; the connection is usable once both have answered.
+    private func logIn(_ connection: Connection, _ login: RedisEndpoint) {
+        stream = connection
+        connection.delegate = self
+        reader = redisReaderCreate()
+        var steps = 0
+        var failed = false
+        let stepDone: Handler = { [unowned self] reply in
+            guard !failed else { return }
+            guard let reply, !reply.isError else {
+                failed = true
+                return self.end(reply.map { RedisProblem(loginError: $0.string) } ?? RedisProblem(.unreachable, "connection lost while logging in"))
+            }
+            steps -= 1
+            if steps == 0 { self.established() }
+        }
+        var hello: [RESPCommand] = []
+        if let credentials = login.credentials, let password = credentials.password {
+            var auth = RESPCommand(argCount: credentials.user == nil ? 2 : 3)
+            auth.arg("AUTH")
+            if let user = credentials.user { auth.arg(user) }
+            auth.arg(password)
+            hello.append(auth)
+        }
+        if login.db != 0 {
+            var select = RESPCommand(argCount: 2)
+            select.arg("SELECT")
+            select.arg(login.db)
+            hello.append(select)
+        }
+        // Without a login, PING finds out whether Redis wants one (NOAUTH) before any real work.
+        if hello.isEmpty {
+            var ping = RESPCommand(argCount: 1)
+            ping.arg("PING")
+            hello.append(ping)
+        }
+        steps = hello.count
+        for command in hello { write(command, stepDone) }
+    }
+
+    private func established() {
+        connectTimer.stop()
+        state = .connected
+        backoffMs = 50
+        onConnect?()
+    }
+
+    /// Drops the connection (handlers still waiting get `nil`) and, unless told otherwise,
+    /// tries again after a backoff.
+    private func end(_ problem: RedisProblem) {
+        guard state != .disconnected else { return }
         state = .disconnected
+        connectTimer.stop()
+        if let stream {
+            self.stream = nil
+            stream.delegate = nil
+            stream.close()
+        }
+        if let reader {
+            redisReaderFree(reader)
+            self.reader = nil
+        }
+        messageHandler = nil
         handlers.failAll()
         sentAt.removeAll()
-        onLost?(reason)
+        onLost?(problem)
         guard reconnects else { return }
         retryTimer.start(afterMs: backoffMs)
         backoffMs = min(backoffMs * 2, 2000)
@@ -120,79 +164,111 @@ public final class RedisConnection {
     /// Sends a command; false (and the handler is not called) when not connected.
     @discardableResult
     public func send(_ command: RESPCommand, _ handler: @escaping Handler) -> Bool {
-        guard state == .connected, let ctx = context else { return false }
-        let bytes = command.terminated  // hiredis is given the length without the NUL
-        let adapter = RedisPollAdapter.of(ctx)
-        adapter?.holdChanges()
-        defer { adapter?.applyHeldChanges() }
-        let rc = bytes.withUnsafeBytes { b in
-            redisAsyncFormattedCommand(ctx, RedisConnection.replyCallback, nil,
-                                       b.baseAddress!.assumingMemoryBound(to: CChar.self), b.count - 1)
-        }
-        guard rc == REDIS_OK else { return false }
-        handlers.push(handler)
-        sentAt.push(loop.nowMs)
-        // Write now instead of on the next writable event: Redis starts on this command while
-        // the loop is still reading other clients' requests, so the two processes overlap.
-        if callbackDepth == 0 { redisAsyncHandleWrite(ctx) }
+        guard state == .connected else { return false }
+        write(command, handler)
         return true
     }
 
-    /// Puts the connection in subscriber mode for `channels`; `onMessage` gets each message reply.
+    private func write(_ command: RESPCommand, _ handler: @escaping Handler) {
+        guard let stream else { return handler(nil) }
+        handlers.push(handler)
+        sentAt.push(loop.nowMs)
+        // Written at once, not at the end of the loop turn: Redis starts on this command while
+        // the loop is still reading other clients' requests, so the two processes overlap.
+        command.bytes.withUnsafeBytes { stream.write($0) }
+    }
+
+    /// Puts the connection in subscriber mode for `channels`; `onMessage` gets every reply from
+    /// then on (confirmations, then messages).
     public func subscribe(_ channels: [String], onMessage: @escaping (RedisReply) -> Void) -> Bool {
-        guard state == .connected, let ctx = context else { return false }
+        guard state == .connected, let stream else { return false }
         messageHandler = onMessage
         var cmd = RESPCommand(argCount: 1 + channels.count)
         cmd.arg("SUBSCRIBE")
         for channel in channels { cmd.arg(channel) }
-        let rc = cmd.terminated.withUnsafeBytes { b in
-            redisAsyncFormattedCommand(ctx, RedisConnection.messageCallback, nil,
-                                       b.baseAddress!.assumingMemoryBound(to: CChar.self), b.count - 1)
-        }
-        return rc == REDIS_OK
-    }
-
-    private func insideCallback(_ body: () -> Void) {
-        callbackDepth += 1
-        defer { callbackDepth -= 1 }
-        body()
-    }
-
-    /// Closes the connection once the replies still due have arrived; handlers get `nil`
-    /// for anything after that, then it reconnects. Safe inside a hiredis callback.
-    public func disconnect() {
-        guard let ctx = context else { return }
-        keepAliveUntilClosed = self
-        redisAsyncDisconnect(ctx)
+        cmd.bytes.withUnsafeBytes { stream.write($0) }
+        return true
     }
 
     /// Drops the connection now, without waiting for replies still due (a Redis that stopped
     /// answering would never send them): waiting handlers get `nil`, then it reconnects.
-    /// Not from inside a hiredis callback, where freeing the context is not allowed.
-    public func abort() {
-        guard let ctx = context else { return }
-        precondition(callbackDepth == 0, "abort() inside a hiredis callback")
-        keepAliveUntilClosed = self
-        redisAsyncFree(ctx)
+    public func disconnect(_ reason: String = "closed by the gateway") {
+        end(RedisProblem(.unreachable, reason))
     }
 
-    private static let replyCallback: @convention(c) (UnsafeMutablePointer<redisAsyncContext>?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void = { ac, reply, _ in
-        guard let ac, let data = ac.pointee.data else { return }
-        let me = Unmanaged<RedisConnection>.fromOpaque(data).takeUnretainedValue()
-        guard let handler = me.handlers.pop() else { return }
-        _ = me.sentAt.pop()
-        me.insideCallback { handler(reply.map { RedisReply(ptr: $0.assumingMemoryBound(to: redisReply.self)) }) }
+    // MARK: the stream
+
+    public func connection(_ connection: Connection, received bytes: UnsafeRawBufferPointer) {
+        guard let reader else { return }
+        redisReaderFeed(reader, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
+        // A handler may end this connection (and free the reader): stop as soon as it does.
+        while stream === connection, let reader = self.reader {
+            var raw: UnsafeMutableRawPointer?
+            guard redisReaderGetReply(reader, &raw) == REDIS_OK else {
+                let why = withUnsafeBytes(of: reader.pointee.errstr) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                return end(RedisProblem(.unreachable, "unreadable reply from Redis: \(why)"))
+            }
+            guard let raw else { return }
+            let reply = RedisReply(ptr: raw.assumingMemoryBound(to: redisReply.self))
+            if let messageHandler {
+                messageHandler(reply)
+            } else if let handler = handlers.pop() {
+                _ = sentAt.pop()
+                handler(reply)
+            }
+            freeReplyObject(raw)
+        }
     }
 
-    private static let messageCallback: @convention(c) (UnsafeMutablePointer<redisAsyncContext>?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void = { ac, reply, _ in
-        guard let ac, let data = ac.pointee.data, let reply else { return }
-        let me = Unmanaged<RedisConnection>.fromOpaque(data).takeUnretainedValue()
-        me.insideCallback { me.messageHandler?(RedisReply(ptr: reply.assumingMemoryBound(to: redisReply.self))) }
+    public func connectionReachedEnd(_ connection: Connection) {
+        end(RedisProblem(.unreachable, "Redis closed the connection"))
+    }
+
+    public func connectionDrained(_ connection: Connection) {}
+
+    public func connectionClosed(_ connection: Connection) {
+        end(RedisProblem(.unreachable, connection.closeReason ?? "connection closed"))
     }
 }
 
-private func errorText(_ ac: UnsafePointer<redisAsyncContext>) -> String {
-    ac.pointee.errstr.map { String(cString: $0) } ?? "unknown error"
+/// Why Redis cannot be used: what an operator must fix differs by kind, so logs say which.
+public struct RedisProblem: Error, Equatable, Sendable, CustomStringConvertible {
+    public enum Kind: String, Sendable {
+        /// Not reachable, or the connection broke: it may come back by itself.
+        case unreachable
+        /// Redis refused the login, or the user lacks a permission: it needs a configuration fix.
+        case refused
+    }
+
+    public let kind: Kind
+    public let message: String
+    public var description: String { message }
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    /// Redis's answer to AUTH, SELECT or PING during login, in words an operator can act on.
+    init(loginError text: String) {
+        let word = text.prefix { $0 != " " }
+        switch word {
+        case "WRONGPASS":
+            self.init(.refused, "Redis refused the user name or password (WRONGPASS); check the credentials in --redis or --redis-password-file")
+        case "NOAUTH":
+            self.init(.refused, "Redis requires a password (NOAUTH); give one in --redis (redis://USER:PASSWORD@HOST) or --redis-password-file")
+        case "NOPERM":
+            self.init(.refused, "the Redis user lacks a permission jobgate needs (NOPERM): \(text)")
+        default:
+            if text.contains("without any password configured") {
+                self.init(.refused, "a password was given but Redis has none set for this user: \(text)")
+            } else if text.contains("DB index is out of range") {
+                self.init(.refused, "Redis has no such database: \(text)")
+            } else {
+                self.init(.refused, "Redis refused the login: \(text)")
+            }
+        }
+    }
 }
 
 /// Reply handlers in send order; a lost connection calls each with `nil`, oldest first.

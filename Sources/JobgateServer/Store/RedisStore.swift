@@ -12,12 +12,14 @@ public final class RedisStore {
     public var onQueueReady: ((String?) -> Void)?
     /// A job someone awaits reached a final state (nil: messages may have been missed).
     public var onJobDone: ((String?) -> Void)?
-    public var onStateChange: ((_ ready: Bool, _ detail: String) -> Void)?
+    /// Redis became usable (nil), or stopped being so, or could not be reached (the problem).
+    public var onStateChange: ((RedisProblem?) -> Void)?
 
     private let loop: EventLoop
     private let commands: RedisConnection
     private let events: RedisConnection
     private var sha: [UInt8]?
+    private var subscriptionRefused = false
     private var batch = ScriptBatch()
     private let commandTimeoutMs: UInt64
     private lazy var watchdog = LoopTimer(loop) { [unowned self] in self.checkTimeouts() }
@@ -26,31 +28,39 @@ public final class RedisStore {
     private let waitReplicas: Int
     private let waitTimeoutMs: Int
 
-    public init(loop: EventLoop, endpoint: RedisEndpoint, commandTimeoutMs: UInt64 = 10_000,
+    /// `tls` is the context for `endpoint.tls` (nil without TLS).
+    public init(loop: EventLoop, endpoint: RedisEndpoint, tls: TLSContext? = nil, commandTimeoutMs: UInt64 = 10_000,
                 waitReplicas: Int = 0, waitTimeoutMs: Int = 1000) {
         self.loop = loop
         self.endpoint = endpoint
         self.commandTimeoutMs = commandTimeoutMs
         self.waitReplicas = waitReplicas
         self.waitTimeoutMs = waitTimeoutMs
-        commands = RedisConnection(loop: loop, endpoint: endpoint)
-        events = RedisConnection(loop: loop, endpoint: endpoint)
+        commands = RedisConnection(loop: loop, endpoint: endpoint, tls: tls)
+        events = RedisConnection(loop: loop, endpoint: endpoint, tls: tls)
         commands.onConnect = { [unowned self] in self.prepare() }
         // Ops leave when the turn's I/O has been read, before replies are written to clients
         // (so Redis works while the gateway writes); anything queued later in the turn (by
         // timers, closing connections) leaves before the loop next sleeps.
         loop.onEachTurn(first: true) { [unowned self] in self.flush() }
         loop.beforeSleeping { [unowned self] in self.flush() }
-        commands.onLost = { [unowned self] reason in
-            let wasReady = self.isReady
+        commands.onLost = { [unowned self] problem in
             self.isReady = false
-            if wasReady { self.onStateChange?(false, reason) }
+            self.onStateChange?(problem)
             // Both connections must follow the same primary (Sentinel failover): look again.
-            self.events.disconnect()
+            self.events.disconnect("the command connection was lost")
         }
         events.onConnect = { [unowned self] in
             let ok = self.events.subscribe([RedisStore.readyChannel, RedisStore.doneChannel]) { [unowned self] message in
+                if message.isError {
+                    // e.g. NOPERM: an ACL user without access to jobgate's channels (Redis 7
+                    // gives new users none). Waiting leases then wake only on their timeout.
+                    if !self.subscriptionRefused { Log.error("Redis refused the wake-up subscription; grant the user &jobgate:*", ["error": message.string]) }
+                    self.subscriptionRefused = true
+                    return
+                }
                 // ["message", channel, payload]; confirmations are ["subscribe", channel, count].
+                self.subscriptionRefused = false
                 guard message.count == 3, message[0].string == "message" else { return }
                 if message[1].string == RedisStore.readyChannel {
                     self.onQueueReady?(message[2].string)
@@ -79,26 +89,20 @@ public final class RedisStore {
     public private(set) var scriptOps = 0
 
     private func prepare() {
-        if endpoint.db != 0 {
-            var select = RESPCommand(argCount: 2)
-            select.arg("SELECT")
-            select.arg(endpoint.db)
-            commands.send(select) { [unowned self] reply in
-                if reply == nil || reply!.isError { self.commands.disconnect() }
-            }
-        }
         commands.send(RedisStore.loadCommand) { [unowned self] reply in
             guard let reply, !reply.isError else {
-                if let reply { self.onStateChange?(false, "SCRIPT LOAD failed: \(reply.string)") }
-                self.commands.disconnect()
+                self.commands.disconnect(reply.map { "SCRIPT LOAD failed: \($0.string)" } ?? "connection lost during SCRIPT LOAD")
                 return
             }
             self.sha = Array(reply.bytes)
             self.isReady = true
-            self.onStateChange?(true, "\(self.endpoint) at \(self.commands.connectedTo)")
+            self.onStateChange?(nil)
             self.onQueueReady?(nil)
         }
     }
+
+    /// The server in use now (with Sentinel, the primary it named).
+    public var connectedTo: String { commands.connectedTo }
 
     /// Runs `script` with the arguments `build` appends (it must append exactly `argCount`).
     /// The op joins the batch sent when the batch is full or this turn of the loop ends.
@@ -137,7 +141,7 @@ public final class RedisStore {
             }
             if reply.isError && reply.string.hasPrefix("READONLY") {
                 // A primary demoted by a failover: reconnect, and with Sentinel find the new one.
-                self.commands.disconnect()
+                self.commands.disconnect("Redis is now a read-only replica (failover)")
             }
             done(reply.isError ? .failure(RedisStore.opError(reply.string)) : .success(reply))
         }
@@ -205,8 +209,7 @@ public final class RedisStore {
     /// A Redis that stops answering (SIGSTOP, a slow disk, a network hole) must not hang clients.
     private func checkTimeouts() {
         if commands.oldestWaitMs > commandTimeoutMs {
-            onStateChange?(false, "no reply from Redis in \(commandTimeoutMs) ms; reconnecting")
-            commands.abort()
+            commands.disconnect("no reply from Redis in \(commandTimeoutMs) ms; reconnecting")
         }
     }
 
@@ -219,7 +222,7 @@ public final class RedisStore {
         let rest = text.dropFirst(word.count).drop { $0 == " " }
         if let code = ErrorCode(rawValue: String(word)) { return OpError(code, String(rest)) }
         switch word {
-        case "LOADING", "BUSY", "READONLY", "MASTERDOWN", "OOM", "NOREPLICAS", "TRYAGAIN", "MISCONF":
+        case "LOADING", "BUSY", "READONLY", "MASTERDOWN", "OOM", "NOREPLICAS", "TRYAGAIN", "MISCONF", "NOPERM", "NOAUTH":
             return OpError(.unavailable, "Redis: \(text)")
         default:
             return OpError(.internal, "Redis: \(text)")

@@ -1,28 +1,33 @@
-struct SentinelError: Error {
-    let reason: String
-}
-
 /// Asks Redis Sentinels, one after another, where the primary named `master` is now. Each try
 /// has its own short time limit, so a dead sentinel only delays the answer.
 final class SentinelLookup {
     private let loop: EventLoop
     private let nodes: [HostPort]
     private let master: String
-    private let done: (Result<HostPort, SentinelError>) -> Void
+    private let endpoint: RedisEndpoint
+    private let tls: TLSContext?
+    private let done: (Result<HostPort, RedisProblem>) -> Void
     private var next = 0
     private var current: RedisConnection?
     private var failures: [String] = []
-    private lazy var timer = LoopTimer(loop) { [unowned self] in self.giveUp("no answer in 1 s") }
+    private var refused = false
+    private lazy var timer = LoopTimer(loop) { [unowned self] in
+        self.giveUp(RedisProblem(.unreachable, "no answer in \(SentinelLookup.attemptTimeoutMs) ms"))
+    }
     private var finished = false
     /// Keeps itself alive while a lookup runs.
     private var retainSelf: SentinelLookup?
 
     static let attemptTimeoutMs: UInt64 = 1000
 
-    init(loop: EventLoop, nodes: [HostPort], master: String, done: @escaping (Result<HostPort, SentinelError>) -> Void) {
+    /// `endpoint` gives the sentinels' login and the TLS settings.
+    init(loop: EventLoop, nodes: [HostPort], master: String, endpoint: RedisEndpoint, tls: TLSContext?,
+         done: @escaping (Result<HostPort, RedisProblem>) -> Void) {
         self.loop = loop
         self.nodes = nodes
         self.master = master
+        self.endpoint = endpoint
+        self.tls = tls
         self.done = done
     }
 
@@ -33,12 +38,13 @@ final class SentinelLookup {
 
     private func tryNext() {
         guard next < nodes.count else {
-            finish(.failure(SentinelError(reason: "no sentinel knows master '\(master)': " + failures.joined(separator: "; "))))
+            let why = "no sentinel knows master '\(master)': " + failures.joined(separator: "; ")
+            finish(.failure(RedisProblem(refused ? .refused : .unreachable, why)))
             return
         }
         let node = nodes[next]
         next += 1
-        let connection = RedisConnection(loop: loop, endpoint: .tcp(host: node.host, port: node.port, db: 0))
+        let connection = RedisConnection(loop: loop, endpoint: endpoint.at(node, credentials: endpoint.sentinelCredentials, db: 0), tls: tls)
         connection.reconnects = false
         current = connection
         connection.onConnect = { [unowned self, unowned connection] in
@@ -48,25 +54,27 @@ final class SentinelLookup {
             ask.arg(master)
             connection.send(ask) { [unowned self] reply in
                 guard let reply, reply.count == 2, let port = Int(reply[1].string) else {
-                    self.giveUp(reply.map { $0.isError ? $0.string : "does not know '\(self.master)'" } ?? "connection lost")
+                    let why = reply.map { $0.isError ? RedisProblem(loginError: $0.string) : RedisProblem(.unreachable, "does not know '\(self.master)'") }
+                    self.giveUp(why ?? RedisProblem(.unreachable, "connection lost"))
                     return
                 }
                 self.finish(.success(HostPort(host: reply[0].string, port: port)))
             }
         }
-        connection.onLost = { [unowned self] reason in self.giveUp(reason) }
+        connection.onLost = { [unowned self] problem in self.giveUp(problem) }
         timer.start(afterMs: SentinelLookup.attemptTimeoutMs)
         connection.connect()
     }
 
-    private func giveUp(_ reason: String) {
+    private func giveUp(_ problem: RedisProblem) {
         guard !finished, next > 0 else { return }
-        failures.append("\(nodes[next - 1]): \(reason)")
+        if problem.kind == .refused { refused = true }
+        failures.append("\(nodes[next - 1]): \(problem.message)")
         dropCurrent()
         tryNext()
     }
 
-    private func finish(_ result: Result<HostPort, SentinelError>) {
+    private func finish(_ result: Result<HostPort, RedisProblem>) {
         guard !finished else { return }
         finished = true
         timer.stop()

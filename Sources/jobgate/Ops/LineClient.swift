@@ -37,6 +37,7 @@ final class LineClient {
         switch address {
         case .unix(let path): fd = try Self.connectUnix(path: path)
         case .tcp(let host, let port): fd = try Self.connectTCP(host: host, port: port, deadline: deadline)
+        case .tls: throw LineClientError.connect("the jobgate commands do not speak TLS; use the gateway's unix: socket or a tcp:// listener")
         }
     }
 
