@@ -1,12 +1,15 @@
 "use strict";
 // A real redis-server and real jobgate gateways for the tests, each in its own temp directory,
 // mirroring Tests/harness/jobgate_harness.py. Outside test/ so `node --test test/` does not run it.
+const assert = require("node:assert/strict");
 const { spawn } = require("node:child_process");
 const fs = require("node:fs");
 const net = require("node:net");
 const os = require("node:os");
 const path = require("node:path");
+const { after, before } = require("node:test");
 const { setTimeout: sleep } = require("node:timers/promises");
+const { Client } = require("..");
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 const children = new Set();
@@ -191,6 +194,28 @@ class Stack {
   }
 }
 
+/**
+ * A Stack for the tests of one file: started before them, closed after them. The object returned
+ * holds `stack` and `client` (a Client over TCP) once the tests run.
+ */
+function useStack({ gatewayArgs = [] } = {}) {
+  const shared = {};
+  before(async () => {
+    shared.stack = await Stack.start({ gatewayArgs });
+    shared.client = new Client(shared.stack.gateway.tcpAddr);
+  });
+  after(async () => {
+    await shared.client.close();
+    await shared.stack.close();
+  });
+  return shared;
+}
+
+/** The error `promise` rejects with; fails the test if it resolves. */
+function rejection(promise) {
+  return promise.then((value) => assert.fail(`expected a rejection, got ${JSON.stringify(value)}`), (err) => err);
+}
+
 let queueCounter = 0;
 /** A queue name no other test in this process uses. */
 function uniqueQueue(prefix = "q") {
@@ -198,4 +223,4 @@ function uniqueQueue(prefix = "q") {
   return `${prefix}-${process.pid}-${queueCounter}`;
 }
 
-module.exports = { ROOT, Stack, Gateway, jobgateBinary, waitUntil, freePort, rawCall, spawnChild, stopChild, uniqueQueue };
+module.exports = { ROOT, Stack, useStack, rejection, Gateway, jobgateBinary, waitUntil, freePort, rawCall, spawnChild, stopChild, uniqueQueue };

@@ -1,28 +1,23 @@
 "use strict";
 // Token auth against a real gateway started with --token.
 const assert = require("node:assert/strict");
-const { after, before, test } = require("node:test");
+const { test } = require("node:test");
 const { Client, ConnectionError, JobgateError } = require("..");
-const { Stack, uniqueQueue } = require("../test-support/stack");
+const { rejection, uniqueQueue, useStack } = require("../test-support/stack");
 
 const TOKEN = "s3cret-node-token";
-let stack;
-before(async () => { stack = await Stack.start({ gatewayArgs: ["--token", TOKEN] }); });
-after(async () => { await stack.close(); });
+const env = useStack({ gatewayArgs: ["--token", TOKEN] });
 
 async function authCount() {
-  const watcher = new Client(stack.gateway.unixAddr);
+  const watcher = new Client(env.stack.gateway.unixAddr);
   const count = (await watcher.stats()).gateway.ops.auth || 0;
   await watcher.close();
   return count;
 }
 
-function rejection(promise) {
-  return promise.then((value) => assert.fail(`expected a rejection, got ${JSON.stringify(value)}`), (err) => err);
-}
 
 test("the token is sent as auth on connect over TCP", async () => {
-  const client = new Client(stack.gateway.tcpAddr, { token: TOKEN });
+  const client = new Client(env.stack.gateway.tcpAddr, { token: TOKEN });
   const { id } = await client.enqueue(uniqueQueue(), "f");
   assert.equal((await client.job(id)).state, "queued");
   await client.close();
@@ -31,7 +26,7 @@ test("the token is sent as auth on connect over TCP", async () => {
 test("the token defaults to JOBGATE_TOKEN", async () => {
   process.env.JOBGATE_TOKEN = TOKEN;
   try {
-    const client = new Client(stack.gateway.tcpAddr);
+    const client = new Client(env.stack.gateway.tcpAddr);
     assert.equal((await client.ping()).redis, "ready");
     await client.close();
   } finally {
@@ -41,7 +36,7 @@ test("the token defaults to JOBGATE_TOKEN", async () => {
 
 test("a wrong token rejects every pipelined call with UNAUTHORIZED, without showing the token", async () => {
   const wrong = "not-the-token-xyz";
-  const client = new Client(stack.gateway.tcpAddr, { token: wrong });
+  const client = new Client(env.stack.gateway.tcpAddr, { token: wrong });
   const errors = await Promise.all([client.ping(), client.stats(), client.enqueue(uniqueQueue(), "f")].map(rejection));
   for (const err of errors) {
     assert.ok(err instanceof JobgateError, String(err));
@@ -54,14 +49,14 @@ test("a wrong token rejects every pipelined call with UNAUTHORIZED, without show
 });
 
 test("without a token a TCP call rejects UNAUTHORIZED", async () => {
-  const client = new Client(stack.gateway.tcpAddr, { token: "" });
+  const client = new Client(env.stack.gateway.tcpAddr, { token: "" });
   const err = await rejection(client.ping());
   assert.equal(err.code, "UNAUTHORIZED");
   assert.match(err.message, /auth/);
 });
 
 test("auth() authenticates a connection by hand", async () => {
-  const client = new Client(stack.gateway.tcpAddr, { token: "" });
+  const client = new Client(env.stack.gateway.tcpAddr, { token: "" });
   const [auth, ping] = await Promise.all([client.auth(TOKEN), client.ping()]);
   assert.deepEqual([auth.ok, ping.redis], [true, "ready"]);
   await client.close();
@@ -69,20 +64,20 @@ test("auth() authenticates a connection by hand", async () => {
 
 test("the token is never sent over a Unix socket", async () => {
   const before = await authCount();
-  const client = new Client(stack.gateway.unixAddr, { token: "wrong-but-unused" });
+  const client = new Client(env.stack.gateway.unixAddr, { token: "wrong-but-unused" });
   assert.equal((await client.ping()).redis, "ready");
   await client.close();
   assert.equal(await authCount(), before);
 });
 
 test("auth is part of connecting: an unanswered auth hits the connect timeout", async () => {
-  const client = new Client(stack.gateway.tcpAddr, { token: TOKEN, connectTimeout: 0.3, timeout: 30 });
-  stack.gateway.proc.kill("SIGSTOP");
+  const client = new Client(env.stack.gateway.tcpAddr, { token: TOKEN, connectTimeout: 0.3, timeout: 30 });
+  env.stack.gateway.proc.kill("SIGSTOP");
   let err;
   try {
     err = await rejection(client.ping());
   } finally {
-    stack.gateway.proc.kill("SIGCONT");
+    env.stack.gateway.proc.kill("SIGCONT");
   }
   assert.ok(err instanceof ConnectionError, String(err));
   assert.match(err.message, /no connection to tcp:\/\/127\.0\.0\.1:\d+ within 0\.3 s/);

@@ -1,17 +1,12 @@
 "use strict";
 // Addresses, timeouts, lost connections and reconnecting, against a real gateway.
 const assert = require("node:assert/strict");
-const { after, before, describe, test } = require("node:test");
+const { describe, test } = require("node:test");
 const { Client, ConnectionError, JobgateError, parseAddress } = require("..");
-const { Stack, freePort, uniqueQueue, waitUntil } = require("../test-support/stack");
+const { freePort, rejection, uniqueQueue, useStack, waitUntil } = require("../test-support/stack");
 
-let stack;
-before(async () => { stack = await Stack.start(); });
-after(async () => { await stack.close(); });
+const env = useStack();
 
-function rejection(promise) {
-  return promise.then((value) => assert.fail(`expected a rejection, got ${JSON.stringify(value)}`), (err) => err);
-}
 
 describe("addresses", () => {
   test("tcp, tls, unix and bracketed IPv6 addresses parse", () => {
@@ -47,7 +42,7 @@ describe("addresses", () => {
   });
 
   test("the Unix socket speaks the same protocol", async () => {
-    const client = new Client(stack.gateway.unixAddr);
+    const client = new Client(env.stack.gateway.unixAddr);
     const { id } = await client.enqueue(uniqueQueue(), "over.unix");
     assert.equal((await client.job(id)).func, "over.unix");
     await client.close();
@@ -65,16 +60,16 @@ describe("failures", () => {
   });
 
   test("a request that cannot be JSON is refused before anything is sent", async () => {
-    const client = new Client(stack.gateway.tcpAddr);
+    const client = new Client(env.stack.gateway.tcpAddr);
     await assert.rejects(client.call({ op: "ping", big: 1n }), TypeError);
     assert.equal((await client.ping()).redis, "ready");
     await client.close();
   });
 
   test("no reply within the timeout rejects every call in flight; the next call reconnects", async () => {
-    const client = new Client(stack.gateway.tcpAddr, { timeout: 0.3 });
+    const client = new Client(env.stack.gateway.tcpAddr, { timeout: 0.3 });
     await client.ping();
-    stack.gateway.proc.kill("SIGSTOP");
+    env.stack.gateway.proc.kill("SIGSTOP");
     try {
       const errors = await Promise.all([client.ping(), client.stats()].map(rejection));
       for (const err of errors) {
@@ -82,14 +77,14 @@ describe("failures", () => {
         assert.match(err.message, /no reply from tcp:\/\/127\.0\.0\.1:\d+ within 0\.3 s/);
       }
     } finally {
-      stack.gateway.proc.kill("SIGCONT");
+      env.stack.gateway.proc.kill("SIGCONT");
     }
     assert.equal((await client.ping()).redis, "ready");
     await client.close();
   });
 
   test("OVERLOADED is a retryable JobgateError", async () => {
-    const small = await stack.addGateway(["--max-connections", "1"]);
+    const small = await env.stack.addGateway(["--max-connections", "1"]);
     const holder = new Client(small.tcpAddr);
     await holder.ping();
     const err = await rejection(new Client(small.tcpAddr).ping());
@@ -102,16 +97,16 @@ describe("failures", () => {
 
   test("after a gateway restart the next call reconnects; the call in flight is rejected, not re-sent", async () => {
     const queue = uniqueQueue();
-    const client = new Client(stack.gateway.tcpAddr);
+    const client = new Client(env.stack.gateway.tcpAddr);
     await client.ping();
     const waiting = rejection(client.lease(queue, { wait: 30 }));
-    const watcher = new Client(stack.gateway.unixAddr);
+    const watcher = new Client(env.stack.gateway.unixAddr);
     await waitUntil(async () => (await watcher.stats()).gateway.waiting_leases === 1, { what: "the lease to wait" });
     await watcher.close();
-    await stack.gateway.stop("SIGKILL");
+    await env.stack.gateway.stop("SIGKILL");
     const err = await waiting;
     assert.ok(err instanceof ConnectionError, String(err));
-    await stack.gateway.start();
+    await env.stack.gateway.start();
 
     assert.deepEqual(await client.enqueue(queue, "after.restart", [], {}, { id: `restart-${queue}` }),
       { ok: true, id: `restart-${queue}`, state: "queued" });

@@ -4,12 +4,13 @@
 const assert = require("node:assert/strict");
 const { execFileSync } = require("node:child_process");
 const fs = require("node:fs");
+const os = require("node:os");
 const path = require("node:path");
 const tls = require("node:tls");
 const { after, before, describe, test } = require("node:test");
 const { Client, ConnectionError } = require("..");
 const { makeCa, makeServerCert } = require("../test-support/certs");
-const { Stack, freePort, jobgateBinary, uniqueQueue } = require("../test-support/stack");
+const { freePort, jobgateBinary, rejection, uniqueQueue, useStack } = require("../test-support/stack");
 
 const TOKEN = "tls-token-123";
 const gatewayHasTls = (() => {
@@ -20,27 +21,18 @@ const gatewayHasTls = (() => {
   }
 })();
 
-let stack;
-let ca;
-let serverCert;
-let otherNameCert;
-before(async () => {
-  stack = await Stack.start({ gatewayArgs: ["--token", TOKEN] });
-  ca = makeCa(stack.dir);
-  serverCert = makeServerCert(stack.dir, "server", "IP:127.0.0.1,DNS:localhost");
-  otherNameCert = makeServerCert(stack.dir, "other", "DNS:other.example");
-});
-after(async () => { await stack.close(); });
-
-function rejection(promise) {
-  return promise.then((value) => assert.fail(`expected a rejection, got ${JSON.stringify(value)}`), (err) => err);
-}
+const env = useStack({ gatewayArgs: ["--token", TOKEN] });
+const certs = fs.mkdtempSync(path.join(os.tmpdir(), "jobgate-node-certs-"));
+after(() => fs.rmSync(certs, { recursive: true, force: true }));
+const ca = makeCa(certs);
+const serverCert = makeServerCert(certs, "server", "IP:127.0.0.1,DNS:localhost");
+const otherNameCert = makeServerCert(certs, "other", "DNS:other.example");
 
 describe("a gateway serving TLS", { skip: !gatewayHasTls && `${jobgateBinary()} has no --tls-cert yet` }, () => {
   let port;
   before(async () => {
     port = await freePort();
-    await stack.addGateway(["--listen", `tls://127.0.0.1:${port}`, "--tls-cert", serverCert.cert, "--tls-key", serverCert.key]);
+    await env.stack.addGateway(["--listen", `tls://127.0.0.1:${port}`, "--tls-cert", serverCert.cert, "--tls-key", serverCert.key]);
   });
 
   test("with the CA, a tls:// client authenticates and speaks the protocol, by IP or by name", async () => {
@@ -117,7 +109,7 @@ describe("the TLS handshake", () => {
   });
 
   test("an unreadable CA file is refused when the client is made", () => {
-    assert.throws(() => new Client(`tls://127.0.0.1:${port}`, { tlsCa: path.join(stack.dir, "missing.pem") }),
+    assert.throws(() => new Client(`tls://127.0.0.1:${port}`, { tlsCa: path.join(certs, "missing.pem") }),
       /cannot read the TLS CA file .*missing\.pem/);
   });
 });

@@ -3,30 +3,21 @@
 const assert = require("node:assert/strict");
 const { execFileSync } = require("node:child_process");
 const path = require("node:path");
-const { after, before, test } = require("node:test");
-const { Client, Worker } = require("..");
-const { Stack, spawnChild, uniqueQueue, waitUntil } = require("../test-support/stack");
+const { test } = require("node:test");
+const { Worker } = require("..");
+const { spawnChild, uniqueQueue, useStack, waitUntil } = require("../test-support/stack");
 
-let stack;
-let client;
-before(async () => {
-  stack = await Stack.start();
-  client = new Client(stack.gateway.tcpAddr);
-});
-after(async () => {
-  await client.close();
-  await stack.close();
-});
+const env = useStack();
 
 function newWorker(queue, handlers, options = {}) {
-  const worker = new Worker({ addr: stack.gateway.tcpAddr, queues: [queue], handlers, wait: 1, ...options });
+  const worker = new Worker({ addr: env.stack.gateway.tcpAddr, queues: [queue], handlers, wait: 1, ...options });
   worker.warnings = [];
   worker.on("warning", (message) => worker.warnings.push(message));
   return worker;
 }
 
 async function finalState(id) {
-  const { done, job } = await client.result(id, { wait: 20 });
+  const { done, job } = await env.client.result(id, { wait: 20 });
   assert.ok(done, `job ${id} did not end: ${JSON.stringify(job)}`);
   return job;
 }
@@ -52,7 +43,7 @@ test("jobs run concurrently through their handlers and their results are stored"
     },
   }, { concurrency: 2 });
   const run = worker.run({ handleSignals: false });
-  const ids = (await client.enqueueMany([1, 2, 3, 4].map((n) => ({ func: "math.add", args: [n, 10] })), { queue })).map((r) => r.id);
+  const ids = (await env.client.enqueueMany([1, 2, 3, 4].map((n) => ({ func: "math.add", args: [n, 10] })), { queue })).map((r) => r.id);
   const jobs = await Promise.all(ids.map(finalState));
   assert.deepEqual(jobs.map((job) => [job.state, job.result]), [[ "finished", 11], ["finished", 12], ["finished", 13], ["finished", 14]]);
   assert.equal(most, 2);
@@ -73,7 +64,7 @@ test("a throwing handler fails the attempt with its error; retries are honoured"
   const failures = [];
   worker.on("failed", (job, error) => failures.push(error));
   const run = worker.run({ handleSignals: false });
-  const { id } = await client.enqueue(queue, "img.thumb", ["cat.png"], {}, { retries: 1 });
+  const { id } = await env.client.enqueue(queue, "img.thumb", ["cat.png"], {}, { retries: 1 });
   const job = await finalState(id);
   assert.equal(job.state, "failed");
   assert.match(job.error, /^Error: bad image on attempt 2\n\s+at /);
@@ -87,7 +78,7 @@ test("a func without a handler fails at once, without spending retries on this w
   const queue = uniqueQueue();
   const worker = newWorker(queue, { known: async () => "ok" });
   const run = worker.run({ handleSignals: false });
-  const { id } = await client.enqueue(queue, "unknown.func", [], {}, { retries: 5 });
+  const { id } = await env.client.enqueue(queue, "unknown.func", [], {}, { retries: 5 });
   const job = await finalState(id);
   assert.equal(job.state, "failed");
   assert.equal(job.error, 'no handler for func "unknown.func" (this worker has: known)');
@@ -100,7 +91,7 @@ test("a result that cannot be JSON fails the job with a clear error", async () =
   const queue = uniqueQueue();
   const worker = newWorker(queue, { big: async () => 10n });
   const run = worker.run({ handleSignals: false });
-  const { id } = await client.enqueue(queue, "big");
+  const { id } = await env.client.enqueue(queue, "big");
   assert.match((await finalState(id)).error, /BigInt/);
   await worker.stop();
   await run;
@@ -116,7 +107,7 @@ test("heartbeats keep a job that outlives its lease", async () => {
     },
   }, { leaseFor: 1 });
   const run = worker.run({ handleSignals: false });
-  const { id } = await client.enqueue(queue, "slow");
+  const { id } = await env.client.enqueue(queue, "slow");
   const job = await finalState(id);
   assert.deepEqual([job.state, job.result, job.attempts], ["finished", 1, 1]);
   await worker.stop();
@@ -136,16 +127,16 @@ test("a lost lease aborts job.signal and drops the outcome", async () => {
   let acked = false;
   worker.on("acked", () => { acked = true; });
   const run = worker.run({ handleSignals: false });
-  const { id } = await client.enqueue(queue, "doomed");
+  const { id } = await env.client.enqueue(queue, "doomed");
   const job = await started.opened;
   // Take the lease away in Redis, as an expiry sweep would.
-  execFileSync("redis-cli", ["-s", stack.redis.socket, "ZREM", `rq:wip:${queue}`, `${id}:${job.lease}`]);
+  execFileSync("redis-cli", ["-s", env.stack.redis.socket, "ZREM", `rq:wip:${queue}`, `${id}:${job.lease}`]);
   await waitUntil(() => worker.warnings.some((w) => w.includes("lease lost while running")), { what: "the lost lease" });
   assert.equal(job.signal.reason.code, "LEASE_LOST");
   await worker.stop();
   await run;
   assert.equal(acked, false);
-  assert.notEqual((await client.job(id)).state, "finished");
+  assert.notEqual((await env.client.job(id)).state, "finished");
 });
 
 test("stop() lets the running job finish, then run() resolves", async () => {
@@ -160,16 +151,16 @@ test("stop() lets the running job finish, then run() resolves", async () => {
     },
   });
   const run = worker.run({ handleSignals: false });
-  const { id } = await client.enqueue(queue, "held");
+  const { id } = await env.client.enqueue(queue, "held");
   await started.opened;
   let stopped = false;
   const stopping = worker.stop().then(() => { stopped = true; });
-  await client.ping(); // a round trip, during which a stop that did not wait would have finished
+  await env.client.ping(); // a round trip, during which a stop that did not wait would have finished
   assert.equal(stopped, false);
   release.open();
   await stopping;
   assert.equal(await run, 1);
-  const job = await client.job(id);
+  const job = await env.client.job(id);
   assert.deepEqual([job.state, job.result], ["finished", "finished after stop"]);
 });
 
@@ -182,16 +173,16 @@ test("SIGTERM stops a worker process gracefully", async () => {
     } });
     worker.run().then((n) => console.log("handled", n));`;
   const child = spawnChild(process.execPath, ["-e", script], {
-    env: { ...process.env, JOBGATE_ADDR: stack.gateway.unixAddr }, stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, JOBGATE_ADDR: env.stack.gateway.unixAddr }, stdio: ["ignore", "pipe", "inherit"],
   });
   let output = "";
   child.stdout.on("data", (data) => { output += data; });
-  const { id } = await client.enqueue(queue, "slow");
+  const { id } = await env.client.enqueue(queue, "slow");
   await waitUntil(() => output.includes("started"), { what: "the job to start" });
   child.kill("SIGTERM");
   assert.equal(await child.exited, 0);
   assert.match(output, /handled 1/);
-  assert.equal((await client.job(id)).result, "survived SIGTERM");
+  assert.equal((await env.client.job(id)).result, "survived SIGTERM");
 });
 
 test("an error retrying cannot fix (a bad queue name) rejects run()", async () => {
