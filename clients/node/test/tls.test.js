@@ -32,7 +32,7 @@ describe("a gateway serving TLS", { skip: !gatewayHasTls && `${jobgateBinary()} 
   let port;
   before(async () => {
     port = await freePort();
-    await env.stack.addGateway(["--listen", `tls://127.0.0.1:${port}`, "--tls-cert", serverCert.cert, "--tls-key", serverCert.key]);
+    await env.stack.addGateway(["--token", TOKEN, "--listen", `tls://127.0.0.1:${port}`, "--tls-cert", serverCert.cert, "--tls-key", serverCert.key]);
   });
 
   test("with the CA, a tls:// client authenticates and speaks the protocol, by IP or by name", async () => {
