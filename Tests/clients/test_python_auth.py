@@ -1,12 +1,12 @@
 """The Python client's token: sent as `auth` on every TCP connection, never over Unix sockets,
 never shown in logs or errors. Against a real gateway started with --token."""
 import logging
-import time
 
 import pytest
 
 from jobgate_harness import Stack
 from clients_under_test import jobgate
+from test_python_worker import run_a_job_longer_than_its_lease
 
 TOKEN = "s3cret-token-0123456789"
 
@@ -73,20 +73,11 @@ def test_reconnect_authenticates_again(token_stack, token_addr):
         assert c.enqueue("q", "f", id="after")["state"] == "queued"
 
 
-def test_worker_heartbeat_connection_authenticates(token_stack, token_addr, caplog):
+def test_worker_heartbeat_connection_authenticates(token_addr, caplog):
     caplog.set_level(logging.DEBUG, logger="jobgate")
-    client = jobgate.Client(token_addr, token=TOKEN)
-    client.enqueue("slow", "f", id="long", retries=2)
-
-    def handler(job):
-        time.sleep(2.5)  # two and a half lease lengths: only heartbeats keep the lease
-        return "survived"
-
-    jobgate.Worker(client, "slow", handler, wait=1, lease_for=1).run(max_jobs=1)
-    j = client.job("long")
-    assert j["state"] == "finished" and j["result"] == "survived"
-    assert j["attempts"] == 1 and j["retries_left"] == 2
-    assert client.stats()["gateway"]["lease_expiries"] == 0
+    with jobgate.Client(token_addr, token=TOKEN) as client:
+        j = run_a_job_longer_than_its_lease(client)
+        assert j["state"] == "finished" and j["attempts"] == 1
+        assert client.stats()["gateway"]["lease_expiries"] == 0
     assert "heartbeat" not in caplog.text  # no refused or failed heartbeat was logged
     assert TOKEN not in caplog.text
-    client.close()

@@ -9,6 +9,7 @@ import pytest
 
 from jobgate_harness import Stack, free_tcp_port, jobgate_binary
 from clients_under_test import jobgate
+from test_python_worker import run_a_job_longer_than_its_lease
 
 TOKEN = "tls-token-0123456789"
 
@@ -128,19 +129,11 @@ def test_reconnect_over_tls_after_a_restart(tls_stack, certs):
 
 def test_worker_over_tls_heartbeats_on_an_authenticated_connection(tls_stack, certs, caplog):
     caplog.set_level(logging.DEBUG, logger="jobgate")
-    client = jobgate.Client(f"tls://localhost:{tls_stack.tls_port}", token=TOKEN,
-                            tls_ca=certs["ca"])
-    client.enqueue("slow", "f", id="long", retries=2)
-
-    def handler(job):
-        time.sleep(2.5)  # two and a half lease lengths: only heartbeats keep the lease
-        return "survived"
-
-    jobgate.Worker(client, "slow", handler, wait=1, lease_for=1).run(max_jobs=1)
-    j = client.job("long")
+    with jobgate.Client(f"tls://localhost:{tls_stack.tls_port}", token=TOKEN,
+                        tls_ca=certs["ca"]) as client:
+        j = run_a_job_longer_than_its_lease(client)
     assert j["state"] == "finished" and j["result"] == "survived" and j["attempts"] == 1
     assert "heartbeat" not in caplog.text and TOKEN not in caplog.text
-    client.close()
 
 
 def test_missing_ca_file_is_a_clear_error(tmp_path):

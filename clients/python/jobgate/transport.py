@@ -144,7 +144,7 @@ class Transport:
     def _authenticate(self, connection: Connection) -> None:
         try:
             connection.send(encode([{"op": "auth", "token": self._token}]), self.connect_timeout)
-            reply = connection.read_reply(time.monotonic() + self.connect_timeout + self.timeout)
+            reply = connection.read_reply(time.monotonic() + self.connect_timeout)
         except OSError as e:
             raise _NotDelivered(e) from e
         if error_code(reply) == "OVERLOADED":
