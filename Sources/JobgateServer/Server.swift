@@ -33,6 +33,8 @@ public final class Server {
     public var onServing: (() -> Void)?
     public var onStopping: (() -> Void)?
     private var serving = false
+    /// Why the gateway stopped on its own, if it did (`run` returned for it).
+    public private(set) var failure: Error?
     private var lastRedisProblem: RedisProblem?
     private var listenerTLS: TLSContext?
     public let loop = EventLoop()
@@ -135,6 +137,7 @@ public final class Server {
                 Log.info(listener === metricsListener ? "serving metrics" : "listening", ["address": address.description])
             }
         } catch {
+            failure = error
             Log.error("cannot accept connections; stopping", ["error": "\(error)"])
             beginShutdown()
             return

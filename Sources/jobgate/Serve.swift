@@ -139,6 +139,7 @@ struct Serve: ParsableCommand {
         server.run()
         privateRedis?.stop()
         withExtendedLifetime(dataDirLock) {}
+        if let failure = server.failure { throw failure }
     }
 }
 

@@ -105,6 +105,9 @@ public final class Connection {
                     if !isClosed { delegate?.connection(self, received: plain) }
                 }
             } catch {
+                // The alert that says why (e.g. protocol_version) goes out before the close.
+                tls.takeOutput(into: &outbox)
+                writeWhatFits()
                 return close(because: error.description)
             }
             moveTLSOutput()
@@ -232,7 +235,12 @@ public final class Connection {
         guard let tls, tls.isEstablished, outbox.isEmpty, inFlight == nil else { return }
         tls.shutdown()
         tls.takeOutput(into: &outbox)
-        guard !outbox.isEmpty else { return }
+        writeWhatFits()
+    }
+
+    /// Writes what the socket takes now, without waiting: for last words before a close.
+    private func writeWhatFits() {
+        guard !outbox.isEmpty, inFlight == nil else { return }
         outbox.withUnsafeMutableBytes { b in
             var buf = uv_buf_init(b.baseAddress!.assumingMemoryBound(to: CChar.self), UInt32(b.count))
             _ = uv_try_write(stream, &buf, 1)

@@ -100,6 +100,8 @@ public final class Listener {
                     }
                 }
             }
+            // libuv keeps "address in use" from bind for listen to report; ask for it now.
+            if rc == 0 { rc = Listener.boundAddress(handle, into: &storage) }
         case .unix(let path):
             Listener.removeStaleSocket(path)
             rc = uv_pipe_bind(handle.assumingMemoryBound(to: uv_pipe_t.self), path)
@@ -124,17 +126,20 @@ public final class Listener {
         if rc != 0 { throw ListenError(description: "cannot listen on \(address): \(uvErrorName(rc))") }
     }
 
-    /// The port actually bound (useful with port 0).
-    public var boundPort: Int? {
-        if address.isUnix { return nil }
-        var storage = sockaddr_storage()
+    private static func boundAddress(_ handle: UnsafeMutableRawPointer, into storage: inout sockaddr_storage) -> Int32 {
         var len = Int32(MemoryLayout<sockaddr_storage>.size)
-        let rc = withUnsafeMutablePointer(to: &storage) { ptr in
+        return withUnsafeMutablePointer(to: &storage) { ptr in
             ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 uv_tcp_getsockname(handle.assumingMemoryBound(to: uv_tcp_t.self), $0, &len)
             }
         }
-        guard rc == 0 else { return nil }
+    }
+
+    /// The port actually bound (useful with port 0).
+    public var boundPort: Int? {
+        if address.isUnix { return nil }
+        var storage = sockaddr_storage()
+        guard Listener.boundAddress(handle, into: &storage) == 0 else { return nil }
         return withUnsafePointer(to: &storage) { ptr in
             ptr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
         }
