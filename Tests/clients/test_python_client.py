@@ -15,7 +15,9 @@ def test_address_parsing_and_default(monkeypatch, addr, unix_addr):
     with jobgate.Client() as c:
         assert c.addr == unix_addr
         assert c.ping()["redis"] == "ready"
-    for bad in ("127.0.0.1:7700", "tcp://host", "tcp://:7700", "http://x:1", "unix:"):
+    assert jobgate.Client("tcp://[::1]:7700").addr == "tcp://[::1]:7700"
+    for bad in ("127.0.0.1:7700", "tcp://host", "tcp://:7700", "http://x:1", "unix:",
+                "tcp://h:0", "tcp://h:65536"):
         with pytest.raises(ValueError):
             jobgate.Client(bad)
 

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from certs import make_ca, make_cert
 from jobgate_harness import Stack, free_tcp_port, jobgate_binary
 from clients_under_test import jobgate
 from test_python_worker import run_a_job_longer_than_its_lease
@@ -23,27 +24,6 @@ def gateway_has_tls():
 pytestmark = pytest.mark.skipif(not gateway_has_tls(), reason="this jobgate has no TLS listener")
 
 
-def openssl(*args, cwd):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
-
-
-def make_ca(directory, name):
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={name}",
-            "-keyout", f"{name}.key", "-out", f"{name}.pem", cwd=directory)
-    return str(directory / f"{name}.pem")
-
-
-def make_server_cert(directory, ca, name, alt_names):
-    """A certificate for `alt_names` (subjectAltName syntax) signed by the CA `ca`."""
-    (directory / f"{name}.ext").write_text(f"subjectAltName={alt_names}\n")
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}",
-            "-keyout", f"{name}.key", "-out", f"{name}.csr", cwd=directory)
-    openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key",
-            "-CAcreateserial", "-days", "2", "-extfile", f"{name}.ext", "-out", f"{name}.pem",
-            cwd=directory)
-    return str(directory / f"{name}.pem"), str(directory / f"{name}.key")
-
-
 def tls_args(port, cert, key):
     return ["--listen", f"tls://127.0.0.1:{port}", "--tls-cert", cert, "--tls-key", key,
             "--token", TOKEN]
@@ -52,7 +32,7 @@ def tls_args(port, cert, key):
 @pytest.fixture
 def certs(tmp_path):
     ca = make_ca(tmp_path, "ca")
-    server = make_server_cert(tmp_path, "ca", "server", "IP:127.0.0.1,DNS:localhost")
+    server = make_cert(tmp_path, "ca", "server", "IP:127.0.0.1,DNS:localhost")
     return {"ca": ca, "server": server, "dir": tmp_path}
 
 
@@ -98,7 +78,7 @@ def test_a_certificate_from_another_ca_is_refused_at_once(tls_stack, certs):
 
 def test_the_certificate_must_name_the_host(tls_stack, certs):
     port = free_tcp_port()
-    elsewhere = make_server_cert(certs["dir"], "ca", "elsewhere", "DNS:elsewhere.example")
+    elsewhere = make_cert(certs["dir"], "ca", "elsewhere", "DNS:elsewhere.example")
     tls_stack.add_gateway(tls_args(port, *elsewhere))
     with jobgate.Client(f"tls://127.0.0.1:{port}", token=TOKEN, tls_ca=certs["ca"]) as c:
         with pytest.raises(ssl.SSLCertVerificationError) as e:

@@ -89,7 +89,8 @@ class Client:
     def pipeline(self, requests: Sequence[Mapping[str, Any]],
                  extra_wait: float = 0.0) -> List[Dict[str, Any]]:
         """Sends every request, then reads every reply, in order. Error replies are returned,
-        not raised. Sent again only if they never reached the gateway."""
+        not raised. Sent again only if they never reached the gateway. Keep it to the gateway's
+        max_pipeline (1024) requests: past that it stops reading until replies are read."""
         return self._transport.exchange(requests, idempotent=False, wait=extra_wait)
 
     def call(self, request: Mapping[str, Any], extra_wait: float = 0.0,

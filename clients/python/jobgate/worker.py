@@ -72,7 +72,8 @@ class Worker:
                  lease_for: Optional[float] = None, worker: Optional[str] = None,
                  retry_delay: float = 1.0, quick_stop: bool = False) -> None:
         if (handler is None) == (functions is None and not dotted_paths):
-            raise ValueError("give a handler, or functions= and/or dotted_paths=, not both")
+            raise ValueError("give a handler, or functions=/dotted_paths=: exactly one way to "
+                             "run jobs")
         self.client = client_or_addr if isinstance(client_or_addr, Client) else Client(client_or_addr)
         self.queues: List[str] = [queues] if isinstance(queues, str) else list(queues)
         self.handler: Callable[[Job], Any] = handler or FunctionTable(functions, dotted_paths)
