@@ -200,7 +200,7 @@ log-level = "warn"
 
 
 @pytest.mark.parametrize("content, message", [
-    ("listen = [\"nowhere\"]\n", "expected tcp://HOST:PORT or unix:PATH"),
+    ("listen = [\"nowhere\"]\n", "expected tcp://HOST:PORT, tls://HOST:PORT or unix:PATH"),
     ("color = \"blue\"\n", "unknown setting 'color'"),
     ("max-connections = \"many\"\n", "must be a whole number"),
     ("listen = [\"tcp://0.0.0.0:7700\"]\n", "refusing to listen on tcp://0.0.0.0:7700 without a token"),
@@ -230,3 +230,4 @@ def test_shipped_config_example_passes_check(tmp_path):
     assert "redis: redis://10.0.0.5:6379/0" in out.stdout.decode()
     unit = open(os.path.join(ROOT, "deploy", "jobgate.service")).read()
     assert "ExecStart=/usr/local/bin/jobgate serve --config /etc/jobgate/jobgate.toml" in unit
+    assert "Type=notify" in unit  # the gateway sends READY=1 (tested in test_start_and_auth.py)

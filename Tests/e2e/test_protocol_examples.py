@@ -76,13 +76,25 @@ def test_every_auth_example():
         s.close()
 
 
-def run_examples(stack, examples):
-    learned = {}
+def test_quit_example_then_the_connection_closes(stack):
+    examples = wire_examples("wire-quit")
+    assert examples, "protocol.md lost its quit example"
     with stack.client() as c:
-        for request, documented in examples:
-            for stand_in, real in learned.items():
-                request = request.replace(stand_in, real)
-                documented = documented.replace(stand_in, real)
-            c.send_raw(request.encode() + b"\n")
-            got = json.loads(c.read_line())
-            match(json.loads(documented), got, f"reply to {request}", learned)
+        run_on(c, examples)
+        assert c.sock.recv(1) == b""  # closed by the gateway
+
+
+def run_examples(stack, examples):
+    with stack.client() as c:
+        run_on(c, examples)
+
+
+def run_on(c, examples):
+    learned = {}
+    for request, documented in examples:
+        for stand_in, real in learned.items():
+            request = request.replace(stand_in, real)
+            documented = documented.replace(stand_in, real)
+        c.send_raw(request.encode() + b"\n")
+        got = json.loads(c.read_line())
+        match(json.loads(documented), got, f"reply to {request}", learned)
