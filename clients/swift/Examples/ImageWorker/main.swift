@@ -4,8 +4,9 @@
 //   jobgate-image-worker produce [N]   enqueue N jobs and print their ids
 //   jobgate-image-worker work          run a worker until SIGINT/SIGTERM (then stop gracefully)
 //
-// The gateway address comes from JOBGATE_ADDR (tcp://HOST:PORT or unix:PATH), else
-// tcp://127.0.0.1:7700, and the token (for a gateway started with --token) from JOBGATE_TOKEN.
+// The gateway address comes from JOBGATE_ADDR (tcp://HOST:PORT, tls://HOST:PORT or unix:PATH),
+// else tcp://127.0.0.1:7700, the token (for a gateway started with --token) from JOBGATE_TOKEN,
+// and for tls:// the CA file to trust from JOBGATE_TLS_CA (else the system's CAs).
 // Start a gateway with `scripts/run` from the repository root.
 
 import Dispatch
@@ -56,10 +57,11 @@ func resize(_ job: LeasedJob) async throws -> ResizeResult {
     return ResizeResult(outputs: outputs)
 }
 
-func makeWorker(_ address: JobgateAddress, token: String?, log: Bool) -> Worker {
+func makeWorker(_ address: JobgateAddress, token: String?, tls: JobgateTLSOptions, log: Bool) -> Worker {
     Worker(
         address: address,
         token: token,
+        tls: tls,
         configuration: .init(queues: ["images-urgent", queue], concurrency: 4, leaseWait: 1),
         onEvent: { event in
             guard log else { return }
@@ -110,7 +112,8 @@ let count = arguments.dropFirst().first.flatMap(Int.init) ?? 8
 do {
     let address = try JobgateAddress.fromEnvironment()
     let token = ProcessInfo.processInfo.environment["JOBGATE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
-    let client = JobgateClient(address: address, token: token)
+    let tls = JobgateTLSOptions.fromEnvironment()
+    let client = JobgateClient(address: address, token: token, tls: tls)
     let ping = try await client.ping()
     print("jobgate \(ping.version) at \(address), redis \(ping.redis)")
 
@@ -119,7 +122,7 @@ do {
         for id in try await produce(client, count: count) { print(id) }
 
     case "work":
-        let worker = makeWorker(address, token: token, log: true)
+        let worker = makeWorker(address, token: token, tls: tls, log: true)
         let sources = stopOnSignals(worker)
         print("working on \(worker.configuration.queues) as \(worker.configuration.name); ^C to stop")
         try await worker.run()
@@ -128,7 +131,7 @@ do {
     case "demo":
         let ids = try await produce(client, count: count)
         print("enqueued \(ids.count) jobs")
-        let worker = makeWorker(address, token: token, log: false)
+        let worker = makeWorker(address, token: token, tls: tls, log: false)
         let running = Task { try await worker.run() }
         for id in ids {
             // `result` waits at the gateway until the job ends (on a connection of its own).

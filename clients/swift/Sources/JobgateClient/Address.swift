@@ -6,9 +6,12 @@ import Musl
 import Darwin
 #endif
 
-/// Where a gateway listens: `tcp://HOST:PORT` or `unix:PATH`.
+/// Where a gateway listens: `tcp://HOST:PORT`, `tls://HOST:PORT` or `unix:PATH`.
 public enum JobgateAddress: Sendable, Hashable, CustomStringConvertible {
     case tcp(host: String, port: Int)
+    /// TCP wrapped in TLS: the client verifies the gateway's certificate against
+    /// ``JobgateTLSOptions`` and checks that it names `host`.
+    case tls(host: String, port: Int)
     case unix(path: String)
 
     /// Where the gateway listens by default.
@@ -28,25 +31,32 @@ public enum JobgateAddress: Sendable, Hashable, CustomStringConvertible {
         return try JobgateAddress(parsing: value)
     }
 
-    /// Parses `tcp://HOST:PORT` (an IPv6 host goes in brackets: `tcp://[::1]:7700`),
-    /// `unix:PATH` or `unix:///absolute/path`.
+    /// Parses `tcp://HOST:PORT` or `tls://HOST:PORT` (an IPv6 host goes in brackets:
+    /// `tcp://[::1]:7700`), `unix:PATH` or `unix:///absolute/path`.
     public init(parsing text: String) throws {
         if text.hasPrefix("unix:") {
             var path = String(text.dropFirst("unix:".count))
             if path.hasPrefix("//") { path.removeFirst(2) }
             guard !path.isEmpty else { throw JobgateClientError.invalidAddress("'\(text)' has no socket path") }
             self = .unix(path: path)
-            return
+        } else if text.hasPrefix("tcp://") {
+            let (host, port) = try Self.hostAndPort(text.dropFirst("tcp://".count), in: text)
+            self = .tcp(host: host, port: port)
+        } else if text.hasPrefix("tls://") {
+            let (host, port) = try Self.hostAndPort(text.dropFirst("tls://".count), in: text)
+            self = .tls(host: host, port: port)
+        } else {
+            throw JobgateClientError.invalidAddress("'\(text)' is not tcp://HOST:PORT, tls://HOST:PORT or unix:PATH")
         }
-        guard text.hasPrefix("tcp://") else {
-            throw JobgateClientError.invalidAddress("'\(text)' is not tcp://HOST:PORT or unix:PATH")
-        }
-        let rest = text.dropFirst("tcp://".count)
+    }
+
+    /// `HOST:PORT` or `[IPv6]:PORT`, the part after the scheme of `text`.
+    private static func hostAndPort(_ rest: Substring, in text: String) throws -> (String, Int) {
         let host: Substring
         let portText: Substring
         if rest.hasPrefix("[") {
             guard let close = rest.firstIndex(of: "]"), rest[rest.index(after: close)...].hasPrefix(":") else {
-                throw JobgateClientError.invalidAddress("'\(text)': expected tcp://[IPv6]:PORT")
+                throw JobgateClientError.invalidAddress("'\(text)': expected [IPv6]:PORT after the scheme")
             }
             host = rest[rest.index(after: rest.startIndex)..<close]
             portText = rest[rest.index(close, offsetBy: 2)...]
@@ -61,14 +71,19 @@ public enum JobgateAddress: Sendable, Hashable, CustomStringConvertible {
         guard let port = Int(portText), (1...65535).contains(port) else {
             throw JobgateClientError.invalidAddress("'\(text)' has no valid port (1-65535)")
         }
-        self = .tcp(host: String(host), port: port)
+        return (String(host), port)
     }
 
     /// The address in the form ``init(parsing:)`` reads.
     public var description: String {
         switch self {
-        case .tcp(let host, let port): host.contains(":") ? "tcp://[\(host)]:\(port)" : "tcp://\(host):\(port)"
+        case .tcp(let host, let port): "tcp://\(Self.bracketed(host)):\(port)"
+        case .tls(let host, let port): "tls://\(Self.bracketed(host)):\(port)"
         case .unix(let path): "unix:\(path)"
         }
+    }
+
+    private static func bracketed(_ host: String) -> String {
+        host.contains(":") ? "[\(host)]" : host
     }
 }

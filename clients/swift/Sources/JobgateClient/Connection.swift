@@ -1,6 +1,7 @@
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// One connection to a gateway, with any number of requests in flight.
 ///
@@ -21,31 +22,57 @@ final class Connection: Sendable {
 
     var isActive: Bool { channel.isActive }
 
-    /// Connects. The returned future fails with the connect error.
+    /// Connects, and with `tls` completes the TLS handshake within `connectTimeout` too. The
+    /// returned future fails with the connect or handshake error.
     static func connect(
         to address: JobgateAddress,
+        tls: TLSSetup?,
         group: any EventLoopGroup,
         maxReplyLength: Int,
         connectTimeout: TimeAmount
     ) -> EventLoopFuture<Connection> {
         let endedBy = NIOLockedValueBox<(any Error)?>(nil)
-        let bootstrap = ClientBootstrap(group: group)
+        let loop = group.next()
+        let handshake = tls.map { _ in loop.makePromise(of: Void.self) }
+        let bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    if let tls, let handshake {
+                        try sync.addHandler(NIOSSLClientHandler(context: tls.context, serverHostname: tls.serverHostname))
+                        try sync.addHandler(TLSHandshakeWatcher(handshake: handshake))
+                    }
                     try sync.addHandler(ByteToMessageHandler(LineDecoder(maxLength: maxReplyLength)))
                     try sync.addHandler(PipelineHandler(endedBy: endedBy))
                 }
             }
         let channel: EventLoopFuture<any Channel>
         switch address {
-        case .tcp(let host, let port):
+        case .tcp(let host, let port), .tls(let host, let port):
             channel = bootstrap.connect(host: host, port: port)
         case .unix(let path):
             channel = bootstrap.connect(unixDomainSocketPath: path)
         }
-        return channel.map { Connection(channel: $0, endedBy: endedBy) }
+        guard let handshake else {
+            return channel.map { Connection(channel: $0, endedBy: endedBy) }
+        }
+        channel.whenFailure { handshake.fail($0) }
+        return channel.flatMap { channel in
+            // A peer that accepts TCP but never answers the handshake (say, a plain TCP listener)
+            // would otherwise hold the connect forever.
+            let timeout = loop.scheduleTask(in: connectTimeout) {
+                let seconds = Double(connectTimeout.nanoseconds) / 1e9
+                handshake.fail(TLSHandshakeIncomplete(description: "the TLS handshake did not finish within \(seconds) s"))
+            }
+            return handshake.futureResult
+                .map { Connection(channel: channel, endedBy: endedBy) }
+                .flatMapErrorThrowing { error in
+                    channel.close(promise: nil)
+                    throw error
+                }
+                .always { _ in timeout.cancel() }
+        }
     }
 
     /// Sends one request line (ending in `\n`) and waits for its reply line (without `\n`).

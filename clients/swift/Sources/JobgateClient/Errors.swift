@@ -25,8 +25,8 @@ public struct JobgateError: Error, Sendable, Hashable, CustomStringConvertible {
         case wrongState
         /// The request line was longer than the gateway's `max_line`.
         case tooLarge
-        /// The gateway has a token and this TCP connection has not sent `auth` with it (give the
-        /// client a token), or sent a wrong one.
+        /// The gateway has a token and this TCP or TLS connection has not sent `auth` with it
+        /// (give the client a token), or sent a wrong one.
         case unauthorized
         /// The gateway has `--max-connections` open; it closes the connection. Retryable.
         case overloaded
@@ -101,7 +101,7 @@ public struct JobgateError: Error, Sendable, Hashable, CustomStringConvertible {
 /// gateway. Producers that must not create a job twice pass their own ids and treat
 /// `DUPLICATE` as success when they send again.
 public enum JobgateClientError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// `JOBGATE_ADDR` or an address string is not `tcp://HOST:PORT` or `unix:PATH`.
+    /// `JOBGATE_ADDR` or an address string is not `tcp://HOST:PORT`, `tls://HOST:PORT` or `unix:PATH`.
     case invalidAddress(String)
     /// The connection closed or broke before the reply arrived.
     case connectionLost(String)
@@ -111,6 +111,10 @@ public enum JobgateClientError: Error, Sendable, Hashable, CustomStringConvertib
     case malformedReply(String)
     /// A value could not be put into a request (e.g. a non-finite number, invalid raw JSON).
     case invalidArgument(String)
+    /// A `tls://` connection was refused by TLS: the gateway's certificate is not trusted or does
+    /// not name the host, the handshake failed, or the CA file cannot be used. Sending again does
+    /// not help until the certificate or the configuration changes.
+    case tls(String)
 
     public var description: String {
         switch self {
@@ -119,6 +123,7 @@ public enum JobgateClientError: Error, Sendable, Hashable, CustomStringConvertib
         case .clientClosed: "the jobgate client is closed"
         case .malformedReply(let s): "malformed reply from jobgate: \(s)"
         case .invalidArgument(let s): "invalid argument: \(s)"
+        case .tls(let s): "TLS with jobgate failed: \(s)"
         }
     }
 }

@@ -7,7 +7,7 @@ import NIOPosix
 /// heartbeat, ack, fail or release them. For a ready-made worker loop see ``Worker``.
 ///
 /// ```swift
-/// let client = try JobgateClient()    // JOBGATE_ADDR (else tcp://127.0.0.1:7700), JOBGATE_TOKEN
+/// let client = try JobgateClient()    // JOBGATE_ADDR (else tcp://127.0.0.1:7700), JOBGATE_TOKEN, JOBGATE_TLS_CA
 /// let job = try await client.enqueue(queue: "images", function: "img.resize", args: ["a.png", 200])
 /// let done = try await client.result(id: job.id, wait: 30)
 /// ```
@@ -23,8 +23,10 @@ import NIOPosix
 /// back every reply behind them, so each of those goes on a connection of its own, taken from a
 /// small pool of idle connections (or opened) and returned to it afterwards.
 ///
-/// When the client has a token, every new connection first sends `auth` with it (TCP needs it
-/// when the gateway has a token; a Unix socket is trusted, but a wrong token is still refused).
+/// When the client has a token, every new connection first sends `auth` with it (TCP and TLS
+/// need it when the gateway has a token; a Unix socket is trusted, but a wrong token is still
+/// refused). Over `tls://`, a connection is used only once its TLS handshake has verified the
+/// gateway's certificate (see ``JobgateTLSOptions``), so the token never goes to an unverified peer.
 ///
 /// A request is not cancellable once sent: its reply has a place in the connection's order.
 /// If the connection breaks first, the request fails with
@@ -42,6 +44,8 @@ public final class JobgateClient: Sendable {
     /// Where this client connects.
     public let address: JobgateAddress
     private let token: String?
+    /// Set for a `tls://` address.
+    private let tls: TLSClient?
     private let group: any EventLoopGroup
     private let connectTimeout: TimeAmount
     private let maxReplyLength: Int
@@ -66,8 +70,10 @@ public final class JobgateClient: Sendable {
     /// A client for `address`. It connects on the first request.
     ///
     /// - Parameters:
-    ///   - token: sent with `auth` on every new connection; needed over TCP when the gateway
-    ///     runs with `--token`.
+    ///   - token: sent with `auth` on every new connection; needed over TCP and TLS when the
+    ///     gateway runs with `--token`.
+    ///   - tls: how to verify the gateway behind a `tls://` address; by default, against the
+    ///     system's trusted CAs. Other addresses ignore it.
     ///   - eventLoopGroup: the NIO event loops to use; by default, NIO's shared singleton.
     ///   - connectTimeout: seconds to wait for a connection.
     ///   - maxReplyLength: the longest reply line accepted, in bytes.
@@ -76,6 +82,7 @@ public final class JobgateClient: Sendable {
     public init(
         address: JobgateAddress,
         token: String? = nil,
+        tls: JobgateTLSOptions = JobgateTLSOptions(),
         eventLoopGroup: (any EventLoopGroup)? = nil,
         connectTimeout: Double = 10,
         maxReplyLength: Int = 256 << 20,
@@ -83,22 +90,28 @@ public final class JobgateClient: Sendable {
     ) {
         self.address = address
         self.token = token
+        if case .tls(let host, _) = address {
+            self.tls = TLSClient(options: tls, host: host)
+        } else {
+            self.tls = nil
+        }
         self.group = eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
         self.connectTimeout = .milliseconds(Int64(max(connectTimeout, 0.001) * 1000))
         self.maxReplyLength = maxReplyLength
         self.maxIdleSideConnections = max(maxIdleConnections, 0)
     }
 
-    /// A client for `tcp://HOST:PORT` or `unix:PATH`.
-    public convenience init(_ address: String, token: String? = nil) throws {
-        self.init(address: try JobgateAddress(parsing: address), token: token)
+    /// A client for `tcp://HOST:PORT`, `tls://HOST:PORT` or `unix:PATH`.
+    public convenience init(_ address: String, token: String? = nil, tls: JobgateTLSOptions = JobgateTLSOptions()) throws {
+        self.init(address: try JobgateAddress(parsing: address), token: token, tls: tls)
     }
 
     /// A client for `JOBGATE_ADDR` (or `tcp://127.0.0.1:7700` when it is not set), with the
-    /// token in `JOBGATE_TOKEN`, if set.
+    /// token in `JOBGATE_TOKEN`, if set, and for `tls://` the CA file in `JOBGATE_TLS_CA`, if set.
     public convenience init() throws {
         let token = getenv("JOBGATE_TOKEN").map { String(cString: $0) }
-        self.init(address: try JobgateAddress.fromEnvironment(), token: token?.isEmpty == false ? token : nil)
+        self.init(address: try JobgateAddress.fromEnvironment(), token: token?.isEmpty == false ? token : nil,
+                  tls: .fromEnvironment())
     }
 
     /// Closes the client. Requests waiting on the main connection fail with `connectionLost`;
@@ -588,14 +601,16 @@ public final class JobgateClient: Sendable {
         if !keep { connection.closeInBackground() }
     }
 
-    /// Connects, and authenticates when the client has a token.
+    /// Connects (over `tls://`, through a verified handshake), and authenticates when the
+    /// client has a token.
     private func openConnection() async throws -> Connection {
+        let setup = try tls?.prepare()
         let connection: Connection
         do {
-            connection = try await Connection.connect(to: address, group: group, maxReplyLength: maxReplyLength,
+            connection = try await Connection.connect(to: address, tls: setup, group: group, maxReplyLength: maxReplyLength,
                                                       connectTimeout: connectTimeout).get()
         } catch {
-            throw JobgateClientError.connectionLost("cannot connect to \(address): \(error)")
+            throw tls?.explain(error, connectingTo: address) ?? JobgateClientError.connectionLost("cannot connect to \(address): \(error)")
         }
         guard let token else { return connection }
         do {

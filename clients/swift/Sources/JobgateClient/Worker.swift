@@ -117,6 +117,7 @@ public final class Worker: Sendable {
     /// Where the worker connects.
     public let address: JobgateAddress
     private let token: String?
+    private let tls: JobgateTLSOptions
     public let configuration: Configuration
     private let group: (any EventLoopGroup)?
     private let handler: @Sendable (LeasedJob) async throws -> RawJSON?
@@ -129,12 +130,13 @@ public final class Worker: Sendable {
     public convenience init<Result: Encodable & Sendable>(
         address: JobgateAddress,
         token: String? = nil,
+        tls: JobgateTLSOptions = JobgateTLSOptions(),
         configuration: Configuration,
         eventLoopGroup: (any EventLoopGroup)? = nil,
         onEvent: (@Sendable (Event) -> Void)? = nil,
         handler: @escaping @Sendable (LeasedJob) async throws -> Result
     ) {
-        self.init(address: address, token: token, configuration: configuration, eventLoopGroup: eventLoopGroup,
+        self.init(address: address, token: token, tls: tls, configuration: configuration, eventLoopGroup: eventLoopGroup,
                   onEvent: onEvent, rawHandler: { job in try RawJSON(encoding: try await handler(job)) })
     }
 
@@ -142,18 +144,20 @@ public final class Worker: Sendable {
     public convenience init(
         address: JobgateAddress,
         token: String? = nil,
+        tls: JobgateTLSOptions = JobgateTLSOptions(),
         configuration: Configuration,
         eventLoopGroup: (any EventLoopGroup)? = nil,
         onEvent: (@Sendable (Event) -> Void)? = nil,
         handler: @escaping @Sendable (LeasedJob) async throws -> Void
     ) {
-        self.init(address: address, token: token, configuration: configuration, eventLoopGroup: eventLoopGroup,
+        self.init(address: address, token: token, tls: tls, configuration: configuration, eventLoopGroup: eventLoopGroup,
                   onEvent: onEvent, rawHandler: { job in try await handler(job); return nil })
     }
 
     private init(
         address: JobgateAddress,
         token: String?,
+        tls: JobgateTLSOptions,
         configuration: Configuration,
         eventLoopGroup: (any EventLoopGroup)?,
         onEvent: (@Sendable (Event) -> Void)?,
@@ -161,6 +165,7 @@ public final class Worker: Sendable {
     ) {
         self.address = address
         self.token = token
+        self.tls = tls
         self.configuration = configuration
         self.group = eventLoopGroup
         self.onEvent = onEvent
@@ -189,7 +194,8 @@ public final class Worker: Sendable {
     ///
     /// Throws when the configuration is invalid, or when the gateway refuses the lease request
     /// itself (`BAD_REQUEST` for an invalid queue name, `UNAUTHORIZED` for a missing or wrong
-    /// token); running jobs still finish first.
+    /// token) or TLS refuses the gateway (``JobgateClientError/tls(_:)``); running jobs still
+    /// finish first.
     public func run() async throws {
         guard !configuration.queues.isEmpty else { throw JobgateClientError.invalidArgument("a worker needs at least one queue") }
         guard configuration.concurrency >= 1 else { throw JobgateClientError.invalidArgument("concurrency must be at least 1") }
@@ -198,7 +204,7 @@ public final class Worker: Sendable {
         }
         // Waiting leases go on a side connection of the client, so heartbeats, acks and fails on
         // its main connection never wait behind them.
-        let client = JobgateClient(address: address, token: token, eventLoopGroup: group)
+        let client = JobgateClient(address: address, token: token, tls: tls, eventLoopGroup: group)
         let fatal = await withDiscardingTaskGroup { group -> (any Error)? in
             await leaseLoop(&group, client: client)
         }
@@ -223,8 +229,7 @@ public final class Worker: Sendable {
             } catch {
                 slots.give(free)
                 emit(.error(nil, error))
-                if let error = error as? JobgateError, [.badRequest, .unknownOp, .unauthorized].contains(error.code) {
-                    // The request itself is wrong; sending it again cannot help.
+                if Self.isPermanent(error) {
                     stop()
                     return error
                 }
@@ -245,6 +250,16 @@ public final class Worker: Sendable {
                 }
             }
         }
+    }
+
+    /// The lease request or the connection's configuration is wrong (a bad queue name, a
+    /// missing token, a gateway certificate that TLS refuses): sending it again cannot help.
+    private static func isPermanent(_ error: any Error) -> Bool {
+        if let error = error as? JobgateError {
+            return [.badRequest, .unknownOp, .unauthorized].contains(error.code)
+        }
+        if case .tls = error as? JobgateClientError { return true }
+        return false
     }
 
     private enum Outcome: Sendable {

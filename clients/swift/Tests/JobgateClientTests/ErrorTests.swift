@@ -2,17 +2,25 @@ import Foundation
 import Testing
 @testable import JobgateClient
 
-/// Runs `body` and returns the JobgateError it throws (recording an issue if it throws none).
-func jobgateError(_ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) async -> JobgateError? {
+/// Runs `body` and returns the error of type `E` it throws (recording an issue if it throws
+/// none, or another error).
+func thrownError<E: Error>(
+    _ type: E.Type, _ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation
+) async -> E? {
     do {
         try await body()
-        Issue.record("expected a JobgateError, got success", sourceLocation: sourceLocation)
-    } catch let error as JobgateError {
+        Issue.record("expected a \(E.self), got success", sourceLocation: sourceLocation)
+    } catch let error as E {
         return error
     } catch {
-        Issue.record("expected a JobgateError, got \(String(reflecting: error))", sourceLocation: sourceLocation)
+        Issue.record("expected a \(E.self), got \(String(reflecting: error))", sourceLocation: sourceLocation)
     }
     return nil
+}
+
+/// Runs `body` and returns the JobgateError it throws (recording an issue if it throws none).
+func jobgateError(_ body: () async throws -> Void, sourceLocation: SourceLocation = #_sourceLocation) async -> JobgateError? {
+    await thrownError(JobgateError.self, body, sourceLocation: sourceLocation)
 }
 
 @Suite("Error replies carry the protocol's codes")

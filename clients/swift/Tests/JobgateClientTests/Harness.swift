@@ -77,6 +77,17 @@ enum Spawn {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// Runs `argv` to completion, its stdout and stderr to `log`; throws when it fails.
+    static func run(_ argv: [String], log: String) throws {
+        let pid = try start(argv, log: log)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        guard status == 0 else {
+            let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            throw Failure(description: "\(argv.joined(separator: " ")) failed (status \(status)): \(output)")
+        }
+    }
+
     /// True if the process has exited (and reaps it).
     static func hasExited(_ pid: pid_t) -> Bool {
         var status: Int32 = 0
@@ -104,6 +115,10 @@ final class TestGateway: @unchecked Sendable {
     let redisSocket: String
     let unixPath: String
     private(set) var port: Int = 0
+    /// The `tls://` listener's port, when the gateway has ``tls``.
+    private(set) var tlsPort: Int = 0
+    /// The certificate and key of a `tls://` listener, if any.
+    let tls: TestCertificates?
     /// Extra `jobgate serve` arguments.
     let extraArgs: [String]
     /// The gateway's `--token`, if any.
@@ -114,6 +129,7 @@ final class TestGateway: @unchecked Sendable {
 
     var tcpAddress: JobgateAddress { .tcp(host: "127.0.0.1", port: port) }
     var unixAddress: JobgateAddress { .unix(path: unixPath) }
+    var tlsAddress: JobgateAddress { .tls(host: "127.0.0.1", port: tlsPort) }
 
     static var binary: String {
         if let path = ProcessInfo.processInfo.environment["JOBGATE_BIN"], !path.isEmpty { return path }
@@ -123,9 +139,10 @@ final class TestGateway: @unchecked Sendable {
         return root.appendingPathComponent(".build/debug/jobgate").path
     }
 
-    private init(extraArgs: [String], token: String?) throws {
+    private init(extraArgs: [String], token: String?, tls: TestCertificates?) throws {
         self.extraArgs = extraArgs + (token.map { ["--token", $0] } ?? [])
         self.token = token
+        self.tls = tls
         var template = Array("/tmp/jgc.XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw Spawn.Failure(description: "mkdtemp failed") }
         dir = String(cString: made)
@@ -133,10 +150,10 @@ final class TestGateway: @unchecked Sendable {
         unixPath = dir + "/gw.sock"
     }
 
-    /// Starts Redis and a gateway listening on a free TCP port and a Unix socket, and waits
-    /// until the gateway reports Redis `ready`.
-    static func start(extraArgs: [String] = [], token: String? = nil) async throws -> TestGateway {
-        let gw = try TestGateway(extraArgs: extraArgs, token: token)
+    /// Starts Redis and a gateway listening on a free TCP port and a Unix socket (and with `tls`,
+    /// on another free port for `tls://`), and waits until the gateway reports Redis `ready`.
+    static func start(extraArgs: [String] = [], token: String? = nil, tls: TestCertificates? = nil) async throws -> TestGateway {
+        let gw = try TestGateway(extraArgs: extraArgs, token: token, tls: tls)
         do {
             guard FileManager.default.isExecutableFile(atPath: binary) else {
                 throw Spawn.Failure(description: "no jobgate binary at \(binary) (build it, or set JOBGATE_BIN)")
@@ -156,19 +173,23 @@ final class TestGateway: @unchecked Sendable {
     private func startGateway() async throws {
         for _ in 0..<5 {
             port = Self.freePort()
+            if tls != nil { tlsPort = Self.freePort() }
             let pid = try spawnGateway()
             if try await waitUntilReady(pid: pid) { return }
-            // It exited: most likely the port was taken meanwhile. Try another.
+            // It exited: most likely a port was taken meanwhile. Try others.
         }
         throw Spawn.Failure(description: "the gateway did not start: \(log("gateway.log"))")
     }
 
-    /// Starts a gateway on `port` and `unixPath` (a stale socket file removed first).
+    /// Starts a gateway on `port`, `unixPath` (a stale socket file removed first) and, with
+    /// ``tls``, `tlsPort`.
     private func spawnGateway() throws -> pid_t {
         try? FileManager.default.removeItem(atPath: unixPath)
+        let tlsArgs = tls.map { ["--listen", "tls://127.0.0.1:\(tlsPort)", "--tls-cert", $0.serverCertificate, "--tls-key", $0.serverKey] }
         let pid = try Spawn.start(
             [Self.binary, "serve", "--redis", "unix://" + redisSocket,
-             "--listen", "tcp://127.0.0.1:\(port)", "--listen", "unix:" + unixPath, "--log-level", "warn"] + extraArgs,
+             "--listen", "tcp://127.0.0.1:\(port)", "--listen", "unix:" + unixPath, "--log-level", "warn"]
+                + (tlsArgs ?? []) + extraArgs,
             log: dir + "/gateway.log")
         lock.withLock { gatewayPID = pid }
         return pid
@@ -231,8 +252,14 @@ final class TestGateway: @unchecked Sendable {
     }
 
     static func freePort() -> Int {
+        let (fd, port) = boundSocket()
+        close(fd)
+        return port
+    }
+
+    /// A TCP socket bound to a free port of 127.0.0.1, and the port.
+    static func boundSocket() -> (fd: Int32, port: Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -244,13 +271,16 @@ final class TestGateway: @unchecked Sendable {
             }
         }
         precondition(ok, "cannot find a free port")
-        return Int(UInt16(bigEndian: addr.sin_port))
+        return (fd, Int(UInt16(bigEndian: addr.sin_port)))
     }
 }
 
 /// Runs `body` with a fresh Redis and gateway, and stops both afterwards.
-func withGateway(extraArgs: [String] = [], token: String? = nil, _ body: (TestGateway) async throws -> Void) async throws {
-    let gw = try await TestGateway.start(extraArgs: extraArgs, token: token)
+func withGateway(
+    extraArgs: [String] = [], token: String? = nil, tls: TestCertificates? = nil,
+    _ body: (TestGateway) async throws -> Void
+) async throws {
+    let gw = try await TestGateway.start(extraArgs: extraArgs, token: token, tls: tls)
     do {
         try await body(gw)
     } catch {

@@ -11,12 +11,16 @@ struct UnitTests {
         #expect(try JobgateAddress(parsing: "unix:/run/jobgate.sock") == .unix(path: "/run/jobgate.sock"))
         #expect(try JobgateAddress(parsing: "unix:///run/jobgate.sock") == .unix(path: "/run/jobgate.sock"))
         #expect(try JobgateAddress(parsing: "unix:rel/gw.sock") == .unix(path: "rel/gw.sock"))
+        #expect(try JobgateAddress(parsing: "tls://jobs.internal:7443") == .tls(host: "jobs.internal", port: 7443))
+        #expect(try JobgateAddress(parsing: "tls://[::1]:7443") == .tls(host: "::1", port: 7443))
         for bad in ["", "127.0.0.1:7700", "tcp://host", "tcp://:7700", "tcp://h:0", "tcp://h:70000", "tcp://h:x",
-                    "unix:", "http://h:1", "tcp://[::1]7700"] {
+                    "unix:", "http://h:1", "tcp://[::1]7700", "tls://host", "tls://:7443", "tls://h:0", "ssl://h:1"] {
             #expect(throws: JobgateClientError.self, "\(bad)") { try JobgateAddress(parsing: bad) }
         }
         #expect(JobgateAddress.tcp(host: "::1", port: 7700).description == "tcp://[::1]:7700")
         #expect(JobgateAddress.unix(path: "/x.sock").description == "unix:/x.sock")
+        #expect(JobgateAddress.tls(host: "::1", port: 7443).description == "tls://[::1]:7443")
+        #expect(JobgateAddress.tls(host: "jobs.internal", port: 7443).description == "tls://jobs.internal:7443")
     }
 
     @Test func addressFromEnvironment() throws {
@@ -24,6 +28,13 @@ struct UnitTests {
         #expect(try JobgateAddress.fromEnvironment(["JOBGATE_ADDR": ""]) == .tcp(host: "127.0.0.1", port: 7700))
         #expect(try JobgateAddress.fromEnvironment(["JOBGATE_ADDR": "unix:/tmp/g.sock"]) == .unix(path: "/tmp/g.sock"))
         #expect(throws: JobgateClientError.self) { try JobgateAddress.fromEnvironment(["JOBGATE_ADDR": "nonsense"]) }
+        #expect(try JobgateAddress.fromEnvironment(["JOBGATE_ADDR": "tls://10.0.0.5:7443"]) == .tls(host: "10.0.0.5", port: 7443))
+    }
+
+    @Test func tlsOptionsFromEnvironment() {
+        #expect(JobgateTLSOptions.fromEnvironment([:]).caFile == nil, "the system's CAs")
+        #expect(JobgateTLSOptions.fromEnvironment(["JOBGATE_TLS_CA": ""]).caFile == nil)
+        #expect(JobgateTLSOptions.fromEnvironment(["JOBGATE_TLS_CA": "/etc/jobgate/ca.pem"]).caFile == "/etc/jobgate/ca.pem")
     }
 
     @Test func jsonValueRoundTripsThroughText() throws {
