@@ -304,6 +304,7 @@ def test_pipeline_keeps_order_and_returns_errors(jg):
     assert [r["id"] for r in replies[:50]] == [f"p{i}" for i in range(50)]
     assert replies[50]["error"]["code"] == "UNKNOWN_OP"
     assert replies[51]["version"]
+    assert jg.pipeline([]) == []
 
 
 def test_unavailable_is_retryable(stack, jg):

@@ -74,6 +74,8 @@ class Transport:
                  wait: float = 0.0) -> List[Dict[str, Any]]:
         """Sends the requests, returns their replies (errors included), in order. `wait` is
         how long the gateway may hold the reply back (a blocking lease or result)."""
+        if not requests:
+            return []
         data = encode(requests)
         attempt = 0
         while True:
