@@ -15,7 +15,7 @@ import Testing
     /// A gateway that is never started: decoders need its config, zlib and id source, not Redis.
     static func idleGateway() -> Gateway {
         let loop = EventLoop()
-        let store = RedisStore(loop: loop, endpoint: .unix(path: "/nonexistent", db: 0))
+        let store = RedisStore(loop: loop, endpoint: RedisEndpoint(server: .unix(path: "/nonexistent")))
         return Gateway(loop: loop, store: store, config: GatewayConfig())
     }
 

@@ -12,7 +12,6 @@ import pytest
 from jobgate_harness import Stack, free_tcp_port, wait_until
 from clients_under_test import CLIENTS, jobgate
 from certs import make_ca, make_cert
-from test_python_tls import gateway_has_tls
 
 TOKEN = "readme-token-0123456789"
 
@@ -109,7 +108,6 @@ def test_worker_example_runs_jobs_until_sigterm(name, addr, jg, tmp_path):
         assert "started: queues images" in err and "stopped after 1 job(s)" in err
 
 
-@pytest.mark.skipif(not gateway_has_tls(), reason="this jobgate has no TLS listener")
 def test_connect_example_over_tls_with_a_token(tmp_path):
     make_ca(tmp_path, "ca")
     cert, key = make_cert(tmp_path, "ca", "server", "IP:127.0.0.1,DNS:localhost")

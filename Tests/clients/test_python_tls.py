@@ -2,26 +2,16 @@
 by the openssl CLI for each test: verification by CA file, hostname checks, SNI, and the token."""
 import logging
 import ssl
-import subprocess
 import time
 
 import pytest
 
 from certs import make_ca, make_cert
-from jobgate_harness import Stack, free_tcp_port, jobgate_binary
+from jobgate_harness import Stack, free_tcp_port
 from clients_under_test import jobgate
 from test_python_worker import run_a_job_longer_than_its_lease
 
 TOKEN = "tls-token-0123456789"
-
-
-def gateway_has_tls():
-    help_text = subprocess.run([jobgate_binary(), "serve", "--help"], capture_output=True,
-                               text=True).stdout
-    return "--tls-cert" in help_text
-
-
-pytestmark = pytest.mark.skipif(not gateway_has_tls(), reason="this jobgate has no TLS listener")
 
 
 def tls_args(port, cert, key):
