@@ -1,4 +1,3 @@
-@preconcurrency import CLibUV
 @preconcurrency import Glibc
 
 public struct ServerConfig {
@@ -193,6 +192,6 @@ public final class Server {
         for c in Array(hub.all) { c.close() }
         drainTimer?.stop()
         Log.info("stopped")
-        uv_stop(loop.uv)
+        loop.stop()
     }
 }

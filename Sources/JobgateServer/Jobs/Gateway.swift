@@ -1,4 +1,3 @@
-@preconcurrency import CLibUV
 
 public struct GatewayConfig: Sendable {
     public var session = SessionLimits()
@@ -70,7 +69,7 @@ public final class Gateway: RequestHandler {
     }
 
     public func replied(slot: Int, startedNs: UInt64, failed: Bool) {
-        counters.observe(slot, seconds: Double(uv_hrtime() - startedNs) / 1e9)
+        counters.observe(slot, seconds: Double(loop.preciseNs - startedNs) / 1e9)
         if failed { counters.errors += 1 }
     }
 
@@ -82,7 +81,7 @@ public final class Gateway: RequestHandler {
         let slot = Counters.slot(op)
         counters.count(slot)
         var reply = reply
-        reply.timing = (slot, uv_hrtime())
+        reply.timing = (slot, loop.preciseNs)
         do {
             if op == "auth" { return try auth(&request, reply) }
             if op == "quit" { return try quit(&request, reply) }

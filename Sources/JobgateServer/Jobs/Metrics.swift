@@ -1,5 +1,3 @@
-@preconcurrency import CLibUV
-
 /// What a gateway counts about itself: requests and their latency per op, connections, sweeps.
 /// Rendered by `stats` (JSON) and the Prometheus endpoint.
 struct Counters {

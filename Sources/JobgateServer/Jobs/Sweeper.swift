@@ -1,4 +1,3 @@
-@preconcurrency import CLibUV
 
 /// Runs the sweep script a few times a second: due scheduled jobs move to their queues and
 /// expired leases come back as failed attempts. Every gateway sweeps; the script is atomic and
@@ -27,7 +26,7 @@ final class Sweeper {
         guard !running, gateway.store.isReady else { return }
         running = true
         let limit = gateway.config.sweepLimit
-        let sent = uv_hrtime()
+        let sent = gateway.loop.preciseNs
         gateway.store.run(.sweep, argCount: 4) { cmd in
             cmd.arg(limit)
             cmd.arg(expiredText)
@@ -36,7 +35,7 @@ final class Sweeper {
         } done: { [unowned self] result in
             running = false
             guard case .success(let counts) = result else { return }
-            gateway.counters.redisRoundTrip = Double(uv_hrtime() - sent) / 1e9
+            gateway.counters.redisRoundTrip = Double(gateway.loop.preciseNs - sent) / 1e9
             let promoted = counts[0].integer, expired = counts[1].integer
             gateway.counters.promoted += promoted
             gateway.counters.leaseExpiries += expired

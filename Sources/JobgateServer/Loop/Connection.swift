@@ -40,7 +40,7 @@ public final class Connection {
         self.id = id
         self.tls = tls
         writeRequest = allocateHandle(uv_write_t.self)
-        stream.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        setOwner(stream, self)
     }
 
     public var isTLS: Bool { tls != nil }
@@ -58,28 +58,8 @@ public final class Connection {
     /// The peer's address for logs: `ip:port`, or `unix` for a Unix socket.
     public var peer: String {
         guard !isUnixSocket else { return "unix" }
-        var storage = sockaddr_storage()
-        var len = Int32(MemoryLayout<sockaddr_storage>.size)
-        let rc = withUnsafeMutablePointer(to: &storage) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                uv_tcp_getpeername(UnsafeMutableRawPointer(stream).assumingMemoryBound(to: uv_tcp_t.self), $0, &len)
-            }
-        }
-        guard rc == 0 else { return "?" }
-        var host = [CChar](repeating: 0, count: 64)
-        let family = storage.ss_family
-        return withUnsafePointer(to: &storage) { p in
-            if family == sa_family_t(AF_INET6) {
-                return p.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { a in
-                    uv_ip6_name(a, &host, host.count)
-                    return "[\(String(cString: host))]:\(UInt16(bigEndian: a.pointee.sin6_port))"
-                }
-            }
-            return p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { a in
-                uv_ip4_name(a, &host, host.count)
-                return "\(String(cString: host)):\(UInt16(bigEndian: a.pointee.sin_port))"
-            }
-        }
+        let tcp = UnsafeMutableRawPointer(stream).assumingMemoryBound(to: uv_tcp_t.self)
+        return SocketAddress.of(tcp, peer: true)?.description ?? "?"
     }
 
     /// Bytes accepted by `write` that have not yet left the process.
@@ -88,11 +68,7 @@ public final class Connection {
     func startReading() {
         uv_read_start(stream, { _, _, buf in
             buf!.pointee = uv_buf_init(ConnectionHub.readBuffer, UInt32(ConnectionHub.readBufferSize))
-        }, { s, n, buf in
-            guard let data = s!.pointee.data else { return }
-            let c = Unmanaged<Connection>.fromOpaque(data).takeUnretainedValue()
-            c.didRead(n)
-        })
+        }, { s, n, _ in owner(s!.pointee.data, as: Connection.self)?.didRead(n) })
     }
 
     private func didRead(_ n: Int) {

@@ -56,11 +56,11 @@ final class Dialer {
         case .unix(let path):
             let pipe = allocateHandle(uv_pipe_t.self)
             uv_pipe_init(loop.uv, pipe, 0)
-            stream = UnsafeMutableRawPointer(pipe).assumingMemoryBound(to: uv_stream_t.self)
+            stream = uvStream(pipe)
             uv_pipe_connect(connectRequest(), pipe, path) { req, status in Dialer.connected(req, status) }
         case .tcp(let address):
             let request = allocateHandle(uv_getaddrinfo_t.self)
-            request.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+            request.pointee.data = Unmanaged.passUnretained(self).toOpaque()  // cleared if abandoned
             resolve = request
             var hints = addrinfo()
             hints.ai_family = AF_UNSPEC
@@ -69,7 +69,7 @@ final class Dialer {
                 defer { uv_freeaddrinfo(result) }
                 guard let req, let data = req.pointee.data else { return req?.deallocate() ?? () }
                 req.deallocate()
-                let me = Unmanaged<Dialer>.fromOpaque(data).takeUnretainedValue()
+                let me = owner(data, as: Dialer.self)!
                 me.resolve = nil
                 guard status == 0, let first = result else {
                     return me.fail("cannot resolve host: \(uvErrorName(status))")
@@ -89,7 +89,7 @@ final class Dialer {
         let tcp = allocateHandle(uv_tcp_t.self)
         uv_tcp_init(loop.uv, tcp)
         uv_tcp_nodelay(tcp, 1)
-        stream = UnsafeMutableRawPointer(tcp).assumingMemoryBound(to: uv_stream_t.self)
+        stream = uvStream(tcp)
         let rc = uv_tcp_connect(connectRequest(), tcp, address) { req, status in Dialer.connected(req, status) }
         if rc != 0 {
             connecting?.deallocate()
@@ -111,7 +111,7 @@ final class Dialer {
         let data = request.pointee.data
         request.deallocate()
         guard let data else { return }
-        let me = Unmanaged<Dialer>.fromOpaque(data).takeUnretainedValue()
+        let me = owner(data, as: Dialer.self)!
         me.connecting = nil
         guard status == 0 else { return me.fail(uvErrorName(status)) }
         me.established()

@@ -1,8 +1,10 @@
 @preconcurrency import CLibUV
 @preconcurrency import Glibc
 
-/// The one libuv loop a gateway runs on. Everything in the server lives on this thread, so no
-/// state here needs locks or `Sendable`.
+/// One libuv loop, owned: a gateway runs on one, and two `EventLoop`s never share a loop.
+/// Everything in the server lives on its thread, so no state here needs locks or `Sendable`.
+/// It also owns time (a monotonic clock for timeouts and latencies) and the process-wide
+/// signal settings a network server needs.
 public final class EventLoop {
     public let uv: UnsafeMutablePointer<uv_loop_t>
     private let turnHandle: UnsafeMutablePointer<uv_check_t>
@@ -11,13 +13,14 @@ public final class EventLoop {
     private var sleepHooks: [() -> Void] = []
 
     public init() {
-        uv = uv_default_loop()
+        uv = allocateHandle(uv_loop_t.self)
+        uv_loop_init(uv)
         turnHandle = allocateHandle(uv_check_t.self)
         uv_check_init(uv, turnHandle)
         sleepHandle = allocateHandle(uv_prepare_t.self)
         uv_prepare_init(uv, sleepHandle)
-        turnHandle.pointee.data = Unmanaged.passUnretained(self).toOpaque()
-        sleepHandle.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        setOwner(turnHandle, self)
+        setOwner(sleepHandle, self)
         // A peer that vanishes mid-write must give EPIPE, not kill the process.
         signal(SIGPIPE, SIG_IGN)
     }
@@ -29,10 +32,10 @@ public final class EventLoop {
         if first { turnHooks.insert(hook, at: 0) } else { turnHooks.append(hook) }
         if turnHooks.count == 1 {
             uv_check_start(turnHandle) { h in
-                let loop = Unmanaged<EventLoop>.fromOpaque(h!.pointee.data).takeUnretainedValue()
+                guard let loop = owner(h!.pointee.data, as: EventLoop.self) else { return }
                 for hook in loop.turnHooks { hook() }
             }
-            uv_unref(UnsafeMutableRawPointer(turnHandle).assumingMemoryBound(to: uv_handle_t.self))
+            unref(turnHandle)
         }
     }
 
@@ -42,31 +45,22 @@ public final class EventLoop {
         sleepHooks.append(hook)
         if sleepHooks.count == 1 {
             uv_prepare_start(sleepHandle) { h in
-                let loop = Unmanaged<EventLoop>.fromOpaque(h!.pointee.data).takeUnretainedValue()
+                guard let loop = owner(h!.pointee.data, as: EventLoop.self) else { return }
                 for hook in loop.sleepHooks { hook() }
             }
-            uv_unref(UnsafeMutableRawPointer(sleepHandle).assumingMemoryBound(to: uv_handle_t.self))
+            unref(sleepHandle)
         }
     }
 
     public func run() { uv_run(uv, UV_RUN_DEFAULT) }
 
-    /// Milliseconds of the loop's monotonic clock, for timeouts only (never for job times).
+    /// Makes `run` return after this turn.
+    public func stop() { uv_stop(uv) }
+
+    /// Milliseconds of the loop's monotonic clock, cached per turn, for timeouts only (never
+    /// for job times, which come from Redis's clock).
     public var nowMs: UInt64 { uv_now(uv) }
-}
 
-func allocateHandle<T>(_: T.Type) -> UnsafeMutablePointer<T> {
-    let p = UnsafeMutablePointer<T>.allocate(capacity: 1)
-    UnsafeMutableRawPointer(p).initializeMemory(as: UInt8.self, repeating: 0, count: MemoryLayout<T>.size)
-    return p
+    /// Nanoseconds of the monotonic clock, read now: for measuring how long something took.
+    public var preciseNs: UInt64 { uv_hrtime() }
 }
-
-/// Closes a libuv handle and frees its memory once libuv is done with it.
-func closeAndFree<T>(_ handle: UnsafeMutablePointer<T>) {
-    let h = UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self)
-    h.pointee.data = nil
-    if uv_is_closing(h) != 0 { return }
-    uv_close(h) { closed in UnsafeMutableRawPointer(closed!).deallocate() }
-}
-
-func uvErrorName(_ code: Int32) -> String { String(cString: uv_strerror(code)) }

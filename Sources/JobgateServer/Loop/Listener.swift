@@ -62,7 +62,7 @@ public struct ListenError: Error, CustomStringConvertible {
 /// connections are accepted only once the gateway can serve them.
 public final class Listener {
     public let address: ListenAddress
-    private let handle: UnsafeMutableRawPointer
+    private let stream: UnsafeMutablePointer<uv_stream_t>
     private let hub: ConnectionHub
     private let loop: EventLoop
     private let onAccept: (Connection) -> Void
@@ -79,32 +79,20 @@ public final class Listener {
         self.hub = hub
         self.onAccept = onAccept
         self.tlsContext = tlsContext
-        handle = UnsafeMutableRawPointer(Listener.allocateStream(loop: loop, unix: address.isUnix))
-        let stream = handle.assumingMemoryBound(to: uv_stream_t.self)
+        stream = Listener.allocateStream(loop: loop, unix: address.isUnix)
         var rc: Int32
         switch address {
         case .tcp(let host, let port), .tls(let host, let port):
-            var storage = sockaddr_storage()
-            rc = withUnsafeMutablePointer(to: &storage) { ptr in
-                ptr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { uv_ip4_addr(host, Int32(port), $0) }
+            if var ip = SocketAddress(ip: host, port: port) {
+                rc = ip.withSockaddr(as: sockaddr.self) { uv_tcp_bind(Listener.tcp(stream), $0, 0) }
+                // libuv keeps "address in use" from bind for listen to report; ask for it now.
+                if rc == 0 { _ = SocketAddress.of(Listener.tcp(stream), peer: false, error: &rc) }
+            } else {
+                rc = UV_EINVAL.rawValue
             }
-            if rc != 0 {
-                rc = withUnsafeMutablePointer(to: &storage) { ptr in
-                    ptr.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { uv_ip6_addr(host, Int32(port), $0) }
-                }
-            }
-            if rc == 0 {
-                rc = withUnsafePointer(to: &storage) { ptr in
-                    ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        uv_tcp_bind(handle.assumingMemoryBound(to: uv_tcp_t.self), $0, 0)
-                    }
-                }
-            }
-            // libuv keeps "address in use" from bind for listen to report; ask for it now.
-            if rc == 0 { rc = Listener.boundAddress(handle, into: &storage) }
         case .unix(let path):
             Listener.removeStaleSocket(path)
-            rc = uv_pipe_bind(handle.assumingMemoryBound(to: uv_pipe_t.self), path)
+            rc = uv_pipe_bind(UnsafeMutableRawPointer(stream).assumingMemoryBound(to: uv_pipe_t.self), path)
             if rc == 0 && chmod(path, unixMode) != 0 { rc = -errno }
             if rc == 0, let gid = unixGroup, chown(path, uid_t.max, gid) != 0 { rc = -errno }
         }
@@ -112,37 +100,26 @@ public final class Listener {
             closeAndFree(stream)
             throw ListenError(description: "cannot listen on \(address): \(uvErrorName(rc))")
         }
-        stream.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        setOwner(stream, self)
+    }
+
+    private static func tcp(_ stream: UnsafeMutablePointer<uv_stream_t>) -> UnsafeMutablePointer<uv_tcp_t> {
+        UnsafeMutableRawPointer(stream).assumingMemoryBound(to: uv_tcp_t.self)
     }
 
     /// Starts accepting connections.
     public func listen() throws {
-        let stream = handle.assumingMemoryBound(to: uv_stream_t.self)
         let rc = uv_listen(stream, 1024) { server, status in
-            guard let data = server!.pointee.data else { return }
-            let listener = Unmanaged<Listener>.fromOpaque(data).takeUnretainedValue()
+            guard let listener = owner(server!.pointee.data, as: Listener.self) else { return }
             if status == 0 { listener.acceptOne() } else { listener.acceptFailed(status) }
         }
         if rc != 0 { throw ListenError(description: "cannot listen on \(address): \(uvErrorName(rc))") }
     }
 
-    private static func boundAddress(_ handle: UnsafeMutableRawPointer, into storage: inout sockaddr_storage) -> Int32 {
-        var len = Int32(MemoryLayout<sockaddr_storage>.size)
-        return withUnsafeMutablePointer(to: &storage) { ptr in
-            ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                uv_tcp_getsockname(handle.assumingMemoryBound(to: uv_tcp_t.self), $0, &len)
-            }
-        }
-    }
-
     /// The port actually bound (useful with port 0).
     public var boundPort: Int? {
         if address.isUnix { return nil }
-        var storage = sockaddr_storage()
-        guard Listener.boundAddress(handle, into: &storage) == 0 else { return nil }
-        return withUnsafePointer(to: &storage) { ptr in
-            ptr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
-        }
+        return SocketAddress.of(Listener.tcp(stream), peer: false)?.port
     }
 
     private var lastAcceptWarningMs: UInt64 = 0
@@ -158,15 +135,13 @@ public final class Listener {
 
     private func acceptOne() {
         let client = Listener.allocateStream(loop: loop, unix: address.isUnix)
-        let rc = uv_accept(handle.assumingMemoryBound(to: uv_stream_t.self), client)
+        let rc = uv_accept(stream, client)
         guard rc == 0 else {
             closeAndFree(client)
             acceptFailed(rc)
             return
         }
-        if !address.isUnix {
-            uv_tcp_nodelay(UnsafeMutableRawPointer(client).assumingMemoryBound(to: uv_tcp_t.self), 1)
-        }
+        if !address.isUnix { uv_tcp_nodelay(Listener.tcp(client), 1) }
         var tls: TLSChannel? = nil
         if address.isTLS, let context = tlsContext() {
             do {
@@ -183,7 +158,7 @@ public final class Listener {
     }
 
     public func close() {
-        closeAndFree(handle.assumingMemoryBound(to: uv_stream_t.self))
+        closeAndFree(stream)
         if case .unix(let path) = address { unlink(path) }
     }
 
@@ -191,11 +166,11 @@ public final class Listener {
         if unix {
             let p = allocateHandle(uv_pipe_t.self)
             uv_pipe_init(loop.uv, p, 0)
-            return UnsafeMutableRawPointer(p).assumingMemoryBound(to: uv_stream_t.self)
+            return uvStream(p)
         }
         let p = allocateHandle(uv_tcp_t.self)
         uv_tcp_init(loop.uv, p)
-        return UnsafeMutableRawPointer(p).assumingMemoryBound(to: uv_stream_t.self)
+        return uvStream(p)
     }
 
     /// A socket file left by a killed gateway would make bind fail; only sockets are removed.

@@ -9,23 +9,19 @@ public final class LoopTimer {
         handle = allocateHandle(uv_timer_t.self)
         uv_timer_init(loop.uv, handle)
         self.fire = fire
-        handle.pointee.data = Unmanaged.passUnretained(self).toOpaque()
+        setOwner(handle, self)
     }
 
     deinit { closeAndFree(handle) }
 
     public func start(afterMs: UInt64, repeatMs: UInt64 = 0) {
-        uv_timer_start(handle, { h in
-            Unmanaged<LoopTimer>.fromOpaque(h!.pointee.data).takeUnretainedValue().fire()
-        }, afterMs, repeatMs)
+        uv_timer_start(handle, { h in owner(h!.pointee.data, as: LoopTimer.self)?.fire() }, afterMs, repeatMs)
     }
 
     public func stop() { uv_timer_stop(handle) }
 
     /// A timer that does not keep the loop alive on its own (periodic housekeeping).
-    public func unref() {
-        uv_unref(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self))
-    }
+    public func unref() { JobgateServer.unref(handle) }
 }
 
 /// Delivers a POSIX signal on the loop thread.
@@ -37,11 +33,9 @@ public final class SignalWatcher {
         handle = allocateHandle(uv_signal_t.self)
         uv_signal_init(loop.uv, handle)
         self.fire = fire
-        handle.pointee.data = Unmanaged.passUnretained(self).toOpaque()
-        uv_signal_start(handle, { h, _ in
-            Unmanaged<SignalWatcher>.fromOpaque(h!.pointee.data).takeUnretainedValue().fire()
-        }, signal)
-        uv_unref(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self))
+        setOwner(handle, self)
+        uv_signal_start(handle, { h, _ in owner(h!.pointee.data, as: SignalWatcher.self)?.fire() }, signal)
+        JobgateServer.unref(handle)
     }
 
     deinit { closeAndFree(handle) }

@@ -1,0 +1,53 @@
+@preconcurrency import CLibUV
+@preconcurrency import Glibc
+
+/// An IPv4 or IPv6 address with its port, as the socket calls take and give it.
+struct SocketAddress: CustomStringConvertible {
+    private var storage = sockaddr_storage()
+
+    /// A literal IP address (v4 or v6) and port; nil for anything else, such as a host name.
+    init?(ip: String, port: Int) {
+        let rc = withSockaddr(as: sockaddr_in.self) { uv_ip4_addr(ip, Int32(port), $0) }
+        if rc != 0 {
+            guard withSockaddr(as: sockaddr_in6.self, { uv_ip6_addr(ip, Int32(port), $0) }) == 0 else { return nil }
+        }
+    }
+
+    /// The local (`peer: false`) or remote address of a TCP handle; nil if it has none. libuv
+    /// reports an error kept from `bind` (address in use) here, as `error`.
+    static func of(_ tcp: UnsafeMutablePointer<uv_tcp_t>, peer: Bool, error: UnsafeMutablePointer<Int32>? = nil) -> SocketAddress? {
+        var address = SocketAddress(empty: ())
+        var length = Int32(MemoryLayout<sockaddr_storage>.size)
+        let rc = address.withSockaddr(as: sockaddr.self) { p in
+            peer ? uv_tcp_getpeername(tcp, p, &length) : uv_tcp_getsockname(tcp, p, &length)
+        }
+        error?.pointee = rc
+        return rc == 0 ? address : nil
+    }
+
+    private init(empty: Void) {}
+
+    var port: Int {
+        var copy = self
+        if storage.ss_family == sa_family_t(AF_INET6) {
+            return copy.withSockaddr(as: sockaddr_in6.self) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) }
+        }
+        return copy.withSockaddr(as: sockaddr_in.self) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
+    }
+
+    /// `ip:port`, or `[ip]:port` for IPv6.
+    var description: String {
+        var copy = self
+        var text = [CChar](repeating: 0, count: 64)
+        if storage.ss_family == sa_family_t(AF_INET6) {
+            _ = copy.withSockaddr(as: sockaddr_in6.self) { uv_ip6_name($0, &text, text.count) }
+            return "[\(String(cString: text))]:\(port)"
+        }
+        _ = copy.withSockaddr(as: sockaddr_in.self) { uv_ip4_name($0, &text, text.count) }
+        return "\(String(cString: text)):\(port)"
+    }
+
+    mutating func withSockaddr<T, R>(as _: T.Type, _ body: (UnsafeMutablePointer<T>) -> R) -> R {
+        withUnsafeMutablePointer(to: &storage) { p in p.withMemoryRebound(to: T.self, capacity: 1, body) }
+    }
+}
