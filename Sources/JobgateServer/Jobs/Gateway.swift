@@ -76,7 +76,7 @@ public final class Gateway: RequestHandler {
 
     public func handle(_ request: inout Request, reply: ReplyTicket) {
         guard let op = request.op else {
-            reply.fail(OpError.bad("missing string field 'op'"))
+            reply.fail(request.opProblem)
             return
         }
         let slot = Counters.slot(op)
