@@ -5,7 +5,7 @@ import subprocess
 import pytest
 
 from clients_under_test import ENQUEUE
-from jobgate_harness import Stack, free_tcp_port
+from jobgate_harness import free_tcp_port
 
 
 def enqueue(*args, env=None):
@@ -70,10 +70,8 @@ def test_connection_refused_is_named(addr):
 
 
 @pytest.fixture
-def token_stack():
-    s = Stack(gateway_args=["--token", "s3cret"])
-    yield s
-    s.close()
+def token_stack(stack_with):
+    return stack_with("--token", "s3cret")
 
 
 def test_token_is_sent_first_over_tcp(token_stack):

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from jobgate_harness import Stack, free_tcp_port, wait_until
+from jobgate_harness import free_tcp_port, wait_until
 from clients_under_test import WORK
 
 
@@ -255,10 +255,8 @@ def test_a_successful_commands_stderr_is_kept(stack, addr):
 
 
 @pytest.fixture
-def token_stack():
-    s = Stack(gateway_args=["--token", "s3cret"])
-    yield s
-    s.close()
+def token_stack(stack_with):
+    return stack_with("--token", "s3cret")
 
 
 def test_token_over_tcp_for_lease_heartbeat_and_ack(token_stack, tmp_path):

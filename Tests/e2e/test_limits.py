@@ -6,7 +6,6 @@ import socket
 
 import pytest
 
-from jobgate_harness import Stack
 
 
 def refused(client, request, code="BAD_REQUEST"):
@@ -157,12 +156,10 @@ CHECKS = {name[len("check_"):]: f for name, f in globals().items() if name.start
 SEPARATE = {"max_connections", "max_auth_failures"}
 
 
-@pytest.fixture(scope="module")
-def limited():
-    """One gateway whose connection and auth limits are small enough to exhaust."""
-    s = Stack(gateway_args=["--max-connections", "3", "--token", "s3cret"])
-    yield s
-    s.close()
+@pytest.fixture
+def limited(stack_with):
+    """A gateway whose connection and auth limits are small enough to exhaust."""
+    return stack_with("--max-connections", "3", "--token", "s3cret")
 
 
 def test_every_reported_limit_is_checked(client):

@@ -4,14 +4,12 @@ import re
 
 import pytest
 
-from jobgate_harness import Stack, wait_until
+from jobgate_harness import wait_until
 
 
 @pytest.fixture
-def debug_stack():
-    s = Stack(gateway_args=["--log-level", "debug"])
-    yield s
-    s.close()
+def debug_stack(stack_with):
+    return stack_with("--log-level", "debug")
 
 
 def log_lines(gateway, msg):

@@ -19,29 +19,42 @@ extension Gateway {
     /// Largest page of `failed`.
     static let maxFailedPage = 1000
 
+    /// Every limit by its `limits` name, in protocol.md's order. Whole numbers print without a
+    /// fraction, so the seconds among them and the counts are written alike.
+    var limits: KeyValuePairs<StaticString, Double> {
+        [
+            "max_line": Double(config.session.maxLine),
+            "max_batch": Double(config.maxBatch),
+            "max_wait": config.maxWait,
+            "max_lease_count": Double(config.maxLeaseCount),
+            "max_name_length": Double(Names.maxLength),
+            "max_error_text": Double(config.maxErrorText),
+            "max_json_depth": Double(JSONScanner.maxDepth),
+            "max_pipeline": Double(config.session.maxOutstanding),
+            "max_pending_output": Double(config.session.maxPendingOutput),
+            "max_fields": Double(Request.maxFields),
+            "max_lease_queues": Double(Gateway.maxLeaseQueues),
+            "max_lease_for": Gateway.maxLeaseSeconds,
+            "max_delay": Gateway.maxDelaySeconds,
+            "max_at": Gateway.maxRunAt,
+            "max_retries": Double(Gateway.maxRetries),
+            "max_retry_intervals": Double(Gateway.maxRetryIntervals),
+            "max_depends_on": Double(Gateway.maxDependencies),
+            "max_description": Double(Gateway.maxDescription),
+            "max_integer": Double(Gateway.maxInteger),
+            "max_failed_limit": Double(Gateway.maxFailedPage),
+            "max_connections": Double(config.maxConnections),
+            "max_auth_failures": Double(Gateway.maxFailedAuths),
+        ]
+    }
+
     func writeLimits(_ w: inout JSONWriter) {
-        w.raw("{\"max_line\":"); w.int(config.session.maxLine)
-        w.key("max_batch"); w.int(config.maxBatch)
-        w.key("max_wait"); w.seconds(config.maxWait)
-        w.key("max_lease_count"); w.int(config.maxLeaseCount)
-        w.key("max_name_length"); w.int(Names.maxLength)
-        w.key("max_error_text"); w.int(config.maxErrorText)
-        w.key("max_json_depth"); w.int(JSONScanner.maxDepth)
-        w.key("max_pipeline"); w.int(config.session.maxOutstanding)
-        w.key("max_pending_output"); w.int(config.session.maxPendingOutput)
-        w.key("max_fields"); w.int(Request.maxFields)
-        w.key("max_lease_queues"); w.int(Gateway.maxLeaseQueues)
-        w.key("max_lease_for"); w.seconds(Gateway.maxLeaseSeconds)
-        w.key("max_delay"); w.seconds(Gateway.maxDelaySeconds)
-        w.key("max_at"); w.seconds(Gateway.maxRunAt)
-        w.key("max_retries"); w.int(Gateway.maxRetries)
-        w.key("max_retry_intervals"); w.int(Gateway.maxRetryIntervals)
-        w.key("max_depends_on"); w.int(Gateway.maxDependencies)
-        w.key("max_description"); w.int(Gateway.maxDescription)
-        w.key("max_integer"); w.int(Gateway.maxInteger)
-        w.key("max_failed_limit"); w.int(Gateway.maxFailedPage)
-        w.key("max_connections"); w.int(config.maxConnections)
-        w.key("max_auth_failures"); w.int(Gateway.maxFailedAuths)
+        w.raw("{")
+        for (i, (name, value)) in limits.enumerated() {
+            if i > 0 { w.raw(",") }
+            w.raw("\""); w.raw(name); w.raw("\":")
+            w.seconds(value)
+        }
         w.raw("}")
     }
 }
