@@ -14,3 +14,16 @@ def stack():
 def client(stack):
     with stack.client() as c:
         yield c
+
+
+@pytest.fixture
+def stack_with():
+    """Makes stacks whose gateway takes extra arguments: `stack_with("--token", "s3cret")`."""
+    made = []
+
+    def make(*gateway_args):
+        made.append(Stack(gateway_args=list(gateway_args)))
+        return made[-1]
+    yield make
+    for s in made:
+        s.close()

@@ -7,7 +7,9 @@ struct Jobgate: ParsableCommand {
         commandName: "jobgate",
         abstract: "A language-neutral job gateway: newline-delimited JSON over TCP and Unix sockets, RQ-layout state in Redis.",
         version: jobgateVersion,
-        subcommands: [Serve.self, StatsCommand.self, EnqueueCommand.self, JobCommand.self, FailedCommand.self, RequeueCommand.self, CancelCommand.self, PauseCommand.self, ResumeCommand.self],
+        subcommands: [Serve.self, StatsCommand.self, EnqueueCommand.self, JobCommand.self, ResultCommand.self, FailedCommand.self,
+                      RequeueCommand.self, CancelCommand.self, DeleteCommand.self, PauseCommand.self, ResumeCommand.self,
+                      VersionCommand.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -2,14 +2,12 @@ import Foundation
 import Testing
 @testable import JobgateServer
 
-/// The JSONTestSuite `test_parsing` cases, found next to the repository: `<repo>/../shared/...`.
-/// This file is `<repo>/Tests/JobgateServerTests/JSONScannerTests.swift`, so the repo is three levels up.
+/// The JSONTestSuite `test_parsing` cases, kept in the repository at `Tests/json-test-suite/`.
+/// This file is `<repo>/Tests/JobgateServerTests/JSONScannerTests.swift`.
 private let suiteDirectory: URL = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent()  // JobgateServerTests
     .deletingLastPathComponent()  // Tests
-    .deletingLastPathComponent()  // repo root
-    .deletingLastPathComponent()  // its parent
-    .appendingPathComponent("shared/json-test-suite/test_parsing", isDirectory: true)
+    .appendingPathComponent("json-test-suite/test_parsing", isDirectory: true)
 
 /// Our verdicts on the implementation-defined (`i_`) cases. The README allows either verdict; these
 /// pin down the scanner's documented choices so a change is noticed:

@@ -244,7 +244,7 @@ def test_pause_and_resume(client, jobgate):
 
 
 def test_every_command_documents_its_exit_codes(jobgate):
-    for command in ("stats", "enqueue", "job", "failed", "requeue", "cancel", "pause", "resume"):
+    for command in ("stats", "enqueue", "job", "result", "failed", "requeue", "cancel", "delete", "pause", "resume"):
         p = jobgate(command, "--help", addr=None)
         assert p.returncode == 0
         assert "Exit status:" in p.stdout and "3  NOT_FOUND" in p.stdout and "4  UNAVAILABLE" in p.stdout, command

@@ -5,6 +5,7 @@ import subprocess
 import pytest
 
 from clients_under_test import ENQUEUE
+from jobgate_harness import free_tcp_port
 
 
 def enqueue(*args, env=None):
@@ -42,23 +43,51 @@ def test_address_from_environment(jg, unix_addr):
     assert jg.job(r.stdout.strip())["queue"] == "q"
 
 
-def test_duplicate_exits_3_and_still_prints_id(jg, addr):
+def test_duplicate_exits_1_and_still_prints_id(jg, addr):
     assert enqueue("--addr", addr, "--queue", "q", "--id", "once", "f", "1").returncode == 0
     r = enqueue("--addr", addr, "--queue", "q", "--id", "once", "f", "2")
-    assert r.returncode == 3 and r.stdout == "once\n"
+    assert r.returncode == 1 and r.stdout == "once\n"
     assert "DUPLICATE" in r.stderr
     assert jg.job("once")["args"] == [1]
 
 
-def test_refused_request_exits_1_with_message(addr):
+def test_bad_request_exits_2_with_message(addr):
     r = enqueue("--addr", addr, "--queue", "no spaces allowed", "f")
-    assert r.returncode == 1 and r.stdout == ""
+    assert r.returncode == 2 and r.stdout == ""
     assert "BAD_REQUEST" in r.stderr and "queue" in r.stderr
 
 
 def test_unreachable_exits_4(tmp_path):
     r = enqueue("--addr", f"unix:{tmp_path}/missing.sock", "--queue", "q", "f")
     assert r.returncode == 4 and "no reply" in r.stderr
+
+
+def test_connection_refused_is_named(addr):
+    closed = f"tcp://127.0.0.1:{free_tcp_port()}"
+    r = enqueue("--addr", closed, "--queue", "q", "f")
+    assert r.returncode == 4
+    assert f"connection refused by {closed}" in r.stderr, r.stderr
+
+
+@pytest.fixture
+def token_stack(stack_with):
+    return stack_with("--token", "s3cret")
+
+
+def test_token_is_sent_first_over_tcp(token_stack):
+    tcp = f"tcp://127.0.0.1:{token_stack.gateway.port}"
+    r = enqueue("--addr", tcp, "--token", "s3cret", "--queue", "q", "--id", "with-token", "f")
+    assert r.returncode == 0 and r.stdout == "with-token\n", r.stderr
+    r = enqueue("--addr", tcp, "--queue", "q", "--id", "from-env", "f", env={"JOBGATE_TOKEN": "s3cret"})
+    assert r.returncode == 0 and r.stdout == "from-env\n", r.stderr
+    r = enqueue("--addr", tcp, "--queue", "q", "f", env={"JOBGATE_TOKEN": "wrong-guess"})
+    assert r.returncode == 1 and "UNAUTHORIZED" in r.stderr and "wrong-guess" not in r.stderr
+    # Unix sockets need no token: none is sent, even when one is set.
+    r = enqueue("--addr", f"unix:{token_stack.gateway.unix}", "--queue", "q", "--id", "over-unix", "f",
+                env={"JOBGATE_TOKEN": "wrong-guess"})
+    assert r.returncode == 0, r.stderr
+    with token_stack.client(unix=True) as c:
+        assert c.ok({"op": "stats"})["gateway"]["ops"].get("auth", 0) == 3
 
 
 @pytest.mark.parametrize("args", [

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from jobgate_harness import wait_until
+from jobgate_harness import free_tcp_port, wait_until
 from clients_under_test import WORK
 
 
@@ -129,9 +129,9 @@ def test_queues_in_priority_order(jg, addr):
     assert jg.job("h")["state"] == "finished" and jg.job("l")["state"] == "queued"
 
 
-def test_once_without_a_job_exits_3(addr):
+def test_once_without_a_job_exits_4(addr):
     r = work(addr, "--queue", "empty", "--once", "--wait", "0.2", cmd=["true"])
-    assert r.returncode == 3
+    assert r.returncode == 4 and "no job within --wait 0.2" in r.stderr
 
 
 def test_sigterm_lets_the_running_job_finish(jg, addr, tmp_path):
@@ -227,11 +227,59 @@ def test_usage(args, code):
         assert "jobgate-work:" in r.stderr
 
 
-def test_bad_queue_name_exits_4(addr):
+def test_bad_queue_name_exits_2(addr):
     r = work(addr, "--queue", "no spaces", "--once", cmd=["true"])
-    assert r.returncode == 4 and "BAD_REQUEST" in r.stderr
+    assert r.returncode == 2 and "BAD_REQUEST" in r.stderr
 
 
 def test_unreachable_gateway_with_once_exits_4(tmp_path):
     r = work(f"unix:{tmp_path}/nothing.sock", "--queue", "q", "--once", cmd=["true"])
     assert r.returncode == 4 and "no reply" in r.stderr
+
+
+def test_connection_refused_is_named():
+    closed = f"tcp://127.0.0.1:{free_tcp_port()}"
+    r = work(closed, "--queue", "q", "--once", cmd=["true"])
+    assert r.returncode == 4
+    assert f"connection refused by {closed}" in r.stderr, r.stderr
+
+
+def test_a_successful_commands_stderr_is_kept(stack, addr):
+    with stack.client() as c:
+        c.ok({"op": "enqueue", "queue": "talk", "func": "a.b", "id": "talk-1"})
+    r = work(addr, "--queue", "talk", "--once", cmd=sh("echo 'progress: 50%' >&2; echo '{\"ok\": 1}'"))
+    assert r.returncode == 0, r.stderr
+    assert "progress: 50%\n" in r.stderr
+    with stack.client() as c:
+        assert c.ok({"op": "job", "id": "talk-1"})["job"]["result"] == {"ok": 1}
+
+
+@pytest.fixture
+def token_stack(stack_with):
+    return stack_with("--token", "s3cret")
+
+
+def test_token_over_tcp_for_lease_heartbeat_and_ack(token_stack, tmp_path):
+    tcp = f"tcp://127.0.0.1:{token_stack.gateway.port}"
+    with token_stack.client(unix=True) as c:
+        c.ok({"op": "enqueue", "queue": "auth", "func": "a.b", "id": "auth-1"})
+        c.ok({"op": "enqueue", "queue": "auth", "func": "a.b", "id": "auth-2"})
+    # Long enough for heartbeats (every lease_seconds/3), which authenticate too.
+    seen = tmp_path / "env"
+    r = work(tcp, "--token", "s3cret", "--queue", "auth", "--once", "--lease-for", "3",
+             cmd=sh(f"env > {seen}; sleep 2.5; echo done"))
+    assert r.returncode == 0, r.stderr
+    assert "JOBGATE_TOKEN" not in seen.read_text() and "s3cret" not in seen.read_text()
+    r = work(tcp, "--queue", "auth", "--once", cmd=["true"], env={"JOBGATE_TOKEN": "s3cret"})
+    assert r.returncode == 0, r.stderr
+    with token_stack.client(unix=True) as c:
+        assert c.ok({"op": "job", "id": "auth-1"})["job"]["state"] == "finished"
+        assert c.ok({"op": "job", "id": "auth-2"})["job"]["state"] == "finished"
+        assert c.ok({"op": "stats"})["gateway"]["ops"].get("heartbeat", 0) >= 1
+
+
+def test_wrong_token_exits_1_without_showing_it(token_stack):
+    tcp = f"tcp://127.0.0.1:{token_stack.gateway.port}"
+    r = work(tcp, "--queue", "auth", "--once", cmd=["true"], env={"JOBGATE_TOKEN": "wrong-guess"})
+    assert r.returncode == 1 and "UNAUTHORIZED" in r.stderr
+    assert "wrong-guess" not in r.stderr

@@ -231,3 +231,19 @@ def test_shipped_config_example_passes_check(tmp_path):
     unit = open(os.path.join(ROOT, "deploy", "jobgate.service")).read()
     assert "ExecStart=/usr/local/bin/jobgate serve --config /etc/jobgate/jobgate.toml" in unit
     assert "Type=notify" in unit  # the gateway sends READY=1 (tested in test_start_and_auth.py)
+
+
+def test_unit_documentation_is_installed_by_the_readme_steps():
+    """Each `Documentation=` of the unit names something "Run it on every host" installs."""
+    import re
+    from jobgate_harness import ROOT
+    unit = open(os.path.join(ROOT, "deploy", "jobgate.service")).read()
+    readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    steps = readme.split("## Run it on every host", 1)[1].split("\n## ", 1)[0]
+    documents = re.search(r"^Documentation=(.+)$", unit, re.M).group(1).split()
+    assert documents
+    for document in documents:
+        page = re.fullmatch(r"man:([\w-]+)\((\d)\)", document)
+        assert page, f"{document} is not a man page the steps could install"
+        name, section = page.groups()
+        assert re.search(rf"install .*\S+/{name}\.{section} /usr/local/share/man/man{section}/{name}\.{section}", steps), document

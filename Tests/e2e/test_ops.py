@@ -222,7 +222,8 @@ def test_duplicate_id_changes_nothing(stack, client):
 @pytest.mark.parametrize("request_, message", [
     ({"op": "enqueue", "func": "a.b"}, "missing field 'queue'"),
     ({"op": "enqueue", "queue": "q"}, "missing field 'func'"),
-    ({"op": "enqueue", "queue": "q", "func": ""}, "missing field 'func'"),
+    ({"op": "enqueue", "queue": "q", "func": ""}, "field 'func' must be a non-empty string"),
+    ({"op": "enqueue", "queue": "q", "func": 5}, "field 'func' must be a string, not a number"),
     ({"op": "enqueue", "queue": "bad name", "func": "a"}, "field 'queue' must be"),
     ({"op": "enqueue", "queue": "q", "func": "a", "id": "a:b"}, "field 'id' must be"),
     ({"op": "enqueue", "queue": "q", "func": "a", "kwargs": []}, "field 'kwargs' must be an object"),
@@ -236,18 +237,35 @@ def test_duplicate_id_changes_nothing(stack, client):
     ({"op": "enqueue", "queue": "q", "jobs": []}, "at least one job"),
     ({"op": "enqueue", "queue": "q", "jobs": [{"func": "a"}, {"args": []}]}, "jobs[1]: missing field 'func'"),
     ({"op": "lease"}, "missing field 'queues'"),
+    ({"op": "lease", "queues": []}, "field 'queues' must name at least one queue"),
     ({"op": "lease", "queues": ["q"], "wait": 61}, "field 'wait' must be between 0 and 60"),
     ({"op": "lease", "queues": ["q"], "count": 0}, "field 'count' must be an integer between 1 and 1000"),
     ({"op": "lease", "queues": [1]}, "field 'queues' must be a list"),
     ({"op": "heartbeat", "id": "x"}, "missing field 'lease'"),
-    ({"op": "ack", "id": "x", "lease": "y", "extra": 1}, "field 'extra' is unknown"),
-    ({"op": 5}, "missing string field 'op'"),
-    ({}, "missing string field 'op'"),
+    ({"op": "ack", "id": "x", "lease": "y", "extra": 1}, "field 'extra' is unknown for op 'ack'"),
+    ({"op": "fail", "jobs": [{"id": "x", "lease": "y"}]}, "'fail' takes one job"),
+    ({"op": "heartbeat", "jobs": [{"id": "x", "lease": "y"}]}, "'heartbeat' takes one job"),
+    ({"op": "release", "jobs": [{"id": "x", "lease": "y"}]}, "'release' takes one job"),
+    ({"op": "job", "id": "a:b"}, "field 'id' must be 1-128 characters"),
+    ({"op": "ack", "id": "x", "lease": "no:token"}, "field 'lease' must be the lease token"),
+    ({"op": 5}, "field 'op' must be a string, not a number"),
+    ({}, "missing field 'op'"),
 ])
 def test_bad_requests(client, request_, message):
     r = client.call(request_)
     assert r["ok"] is False and r["error"]["code"] == "BAD_REQUEST", r
     assert message in r["error"]["message"], r
+
+
+@pytest.mark.parametrize("line, message", [
+    (b'{"op":"job","id":"a","id":"b"}', "field 'id' appears more than once"),
+    (b'{"op":"enqueue","queue":"q","jobs":[{"func":"a","prio":1}]}', "jobs[0]: field 'prio' is unknown"),
+])
+def test_bad_request_lines(client, line, message):
+    client.send_raw(line + b"\n")
+    r = client.reply()
+    assert r["ok"] is False and r["error"]["code"] == "BAD_REQUEST", r
+    assert r["error"]["message"] == message, r
 
 
 def test_at_accepts_rfc3339_and_unix_seconds(client):

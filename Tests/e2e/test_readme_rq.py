@@ -1,11 +1,14 @@
 """The README's "Using jobgate with RQ" example: a real RQ producer and the real shell worker."""
+import json
 import os
 import re
+import signal
 import stat
 import subprocess
 import sys
+import urllib.request
 
-from jobgate_harness import ROOT
+from jobgate_harness import ROOT, free_tcp_port, wait_until
 
 
 def blocks(section, lang):
@@ -16,7 +19,7 @@ def test_rq_producer_and_shell_worker_share_a_queue(stack, tmp_path):
     readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
     section = readme.split("## Using jobgate with RQ", 1)[1].split("\n## ", 1)[0]
     producer, lookup = blocks(section, "python")
-    resize_sh, run_worker = blocks(section, "sh")
+    resize_sh, run_worker, _ = blocks(section, "sh")
     socket_path = stack.redis.socket
     producer = producer.replace("jobgate-data/redis.sock", socket_path)
     script = tmp_path / "resize.sh"
@@ -38,3 +41,29 @@ def test_rq_producer_and_shell_worker_share_a_queue(stack, tmp_path):
     with stack.client() as c:
         job = c.ok({"op": "job", "id": job_id})["job"]
     assert job["state"] == "finished" and job["result"] == {"file": "cat.jpg", "width": 200, "resized": True}
+
+
+def test_rq_dashboard_command_serves_jobgate_queues(stack, tmp_path):
+    readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    section = readme.split("## Using jobgate with RQ", 1)[1].split("\n## ", 1)[0]
+    install, start = blocks(section, "sh")[2].strip().splitlines()
+    assert install.split()[:2] == ["pip", "install"] and {"rq-dashboard", "six"} <= set(install.split())
+    port = free_tcp_port()
+    command = start.replace("$PWD/jobgate-data/redis.sock", stack.redis.socket).replace("9181", str(port))
+    command = command.replace("rq-dashboard", os.path.join(os.path.dirname(sys.executable), "rq-dashboard"), 1)
+    with stack.client() as c:
+        c.ok({"op": "enqueue", "queue": "dashboard-demo", "func": "a.b"})
+    log = open(tmp_path / "dashboard.log", "wb")
+    proc = subprocess.Popen(command, shell=True, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        def queues():
+            assert proc.poll() is None, (tmp_path / "dashboard.log").read_text()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/0/data/queues.json", timeout=5) as resp:
+                    return [q["name"] for q in json.loads(resp.read())["queues"]]
+            except OSError:
+                return None
+        assert "dashboard-demo" in wait_until(queues, timeout=30, interval=0.1, what="rq-dashboard to list the queue")
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)

@@ -141,8 +141,11 @@ extension Gateway {
     func decodeJob(_ r: inout Request, defaultQueue: String?) throws(OpError) -> NewJob {
         guard let queue = try r.string("queue") ?? defaultQueue else { throw OpError.bad("missing field 'queue'") }
         try Gateway.checkQueue(queue, field: "field 'queue'")
-        guard let function = try r.spanIfPresent("func", .string), function.end - function.start > 2 else {
-            throw OpError.bad("missing field 'func' (a non-empty string, e.g. \"app.tasks.resize\")")
+        guard let function = try r.spanIfPresent("func", .string) else {
+            throw OpError.bad("missing field 'func' (the function to call, e.g. \"app.tasks.resize\")")
+        }
+        guard function.end - function.start > 2 else {
+            throw OpError.bad("field 'func' must be a non-empty string (the function to call, e.g. \"app.tasks.resize\")")
         }
         let args = try r.raw("args", .array)
         let kwargs = try r.raw("kwargs", .object)
@@ -154,17 +157,19 @@ extension Gateway {
         var job = NewJob(id: given ?? ids.jobID(), queue: queue, data: data)
         job.fresh = given == nil
         job.description = try r.string("description")
-        if let d = job.description, d.utf8.count > 4096 { throw OpError.bad("field 'description' is longer than 4096 bytes") }
-        job.timeout = try r.integer("timeout", in: -1...Int(Int32.max))
+        if let d = job.description, d.utf8.count > Gateway.maxDescription {
+            throw OpError.bad("field 'description' is longer than \(Gateway.maxDescription) bytes")
+        }
+        job.timeout = try r.integer("timeout", in: -1...Gateway.maxInteger)
         if job.timeout == 0 { throw OpError.bad("field 'timeout' must be -1 (no limit) or at least 1") }
-        job.resultTTL = try r.integer("result_ttl", in: -1...Int(Int32.max))
-        job.failureTTL = try r.integer("failure_ttl", in: -1...Int(Int32.max))
-        job.ttl = try r.integer("ttl", in: 1...Int(Int32.max))
+        job.resultTTL = try r.integer("result_ttl", in: -1...Gateway.maxInteger)
+        job.failureTTL = try r.integer("failure_ttl", in: -1...Gateway.maxInteger)
+        job.ttl = try r.integer("ttl", in: 1...Gateway.maxInteger)
         if let meta = try r.raw("meta", .object) { job.meta = Array(meta) }
-        job.retries = try r.integer("retries", in: 0...1_000_000)
+        job.retries = try r.integer("retries", in: 0...Gateway.maxRetries)
         job.retryIntervals = try retryIntervals(&r)
         job.atFront = try r.bool("at_front") ?? false
-        job.delay = try r.number("delay", in: 0...(10 * 365 * 86400))
+        job.delay = try r.number("delay", in: 0...Gateway.maxDelaySeconds)
         if let at = try r.spanIfPresent("at", .number, .string) {
             guard job.delay == nil else { throw OpError.bad("give 'delay' or 'at', not both") }
             job.runAt = try Gateway.absoluteTime(at, in: r.line, field: "at")
@@ -180,7 +185,7 @@ extension Gateway {
     private func dependsOn(_ r: inout Request) throws(OpError) -> String? {
         guard let span = try r.spanIfPresent("depends_on", .array, .string) else { return nil }
         var parents: [String] = []
-        let message = "field 'depends_on' must be a job id or a list of 1-100 job ids"
+        let message = "field 'depends_on' must be a job id or a list of 1-\(Gateway.maxDependencies) job ids"
         if span.kind == .string {
             parents = [span.string(in: r.line)]
         } else {
@@ -194,7 +199,7 @@ extension Gateway {
                 throw OpError.bad(message)
             }
         }
-        guard (1...100).contains(parents.count), parents.allSatisfy(Names.isValidJobID) else { throw OpError.bad(message) }
+        guard (1...Gateway.maxDependencies).contains(parents.count), parents.allSatisfy(Names.isValidJobID) else { throw OpError.bad(message) }
         var w = JSONWriter()
         w.raw("[")
         for (i, p) in parents.enumerated() {
@@ -213,7 +218,7 @@ extension Gateway {
         func check(_ v: JSONSpan) throws(OpError) {
             guard v.kind == .number else { throw OpError.bad(message) }
             let d = v.double(in: r.line)
-            guard d >= 0, d <= Double(Int32.max), d == d.rounded() else { throw OpError.bad(message) }
+            guard d >= 0, d <= Double(Gateway.maxInteger), d == d.rounded() else { throw OpError.bad(message) }
             seconds.append(Int(d))
         }
         if span.kind == .number {
@@ -226,7 +231,9 @@ extension Gateway {
             } catch {
                 throw OpError.bad(message)
             }
-            guard seconds.count <= 100 else { throw OpError.bad("field 'retry_intervals' holds at most 100 entries") }
+            guard seconds.count <= Gateway.maxRetryIntervals else {
+                throw OpError.bad("field 'retry_intervals' holds at most \(Gateway.maxRetryIntervals) entries")
+            }
         }
         return "[" + seconds.map(String.init).joined(separator: ",") + "]"
     }
@@ -235,7 +242,9 @@ extension Gateway {
     static func absoluteTime(_ span: JSONSpan, in line: UnsafeRawBufferPointer, field: String) throws(OpError) -> Double {
         if span.kind == .number {
             let v = span.double(in: line)
-            guard v.isFinite, v >= 0, v < 1e11 else { throw OpError.bad("field '\(field)' is not a valid time") }
+            guard v.isFinite, v >= 0, v <= Gateway.maxRunAt else {
+                throw OpError.bad("field '\(field)' must be Unix seconds between 0 and \(Int(Gateway.maxRunAt))")
+            }
             return v
         }
         guard let t = RFC3339.parse(span.string(in: line)) else {

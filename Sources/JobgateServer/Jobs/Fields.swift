@@ -1,13 +1,13 @@
 /// Fields many ops share, checked the same way everywhere: they end up inside Redis keys.
 extension Gateway {
     func jobID(_ r: inout Request) throws(OpError) -> String {
-        guard let id = try optionalJobID(&r) else { throw OpError.bad("missing field 'id'") }
+        guard let id = try optionalJobID(&r) else { throw OpError.bad("missing field 'id' (the job's id)") }
         return id
     }
 
     func optionalJobID(_ r: inout Request) throws(OpError) -> String? {
         guard let id = try r.string("id") else { return nil }
-        guard Names.isValidJobID(id) else { throw OpError.bad("field 'id' is not a valid job id") }
+        guard Names.isValidJobID(id) else { throw OpError.bad("field 'id' must be \(Names.jobIDRule)") }
         return id
     }
 

@@ -75,14 +75,14 @@ public final class Gateway: RequestHandler {
 
     public func handle(_ request: inout Request, reply: ReplyTicket) {
         guard let op = request.op else {
-            reply.fail(OpError.bad("missing string field 'op'"))
+            refuse(request.opProblem, op: nil, reply)
             return
         }
         let slot = Counters.slot(op)
         counters.count(slot)
         var reply = reply
         reply.timing = (slot, loop.preciseNs)
-        do {
+        do throws(OpError) {
             if op == "auth" { return try auth(&request, reply) }
             if op == "quit" { return try quit(&request, reply) }
             guard reply.session.authenticated else {
@@ -108,8 +108,16 @@ public final class Gateway: RequestHandler {
             default: throw OpError(.unknownOp, "unknown op '\(op)'")
             }
         } catch {
-            reply.fail(error)
+            refuse(error, op: op, reply)
         }
+    }
+
+    /// Answers a request the gateway would not run, and says why in the debug log (never the
+    /// request itself: it may hold a token or a payload).
+    private func refuse(_ error: OpError, op: String?, _ reply: ReplyTicket) {
+        Log.debug("request refused", ["id": reply.session.connection.id, "peer": reply.session.connection.peer,
+                                      "op": op ?? "", "code": error.code.rawValue, "error": error.message])
+        reply.fail(error)
     }
 
     /// Answers every waiting lease and result request now, so a shutdown leaves nothing blocked.

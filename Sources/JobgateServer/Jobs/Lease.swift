@@ -26,12 +26,17 @@ extension Gateway {
         } else if let one = try r.string("queue") {
             queues = [one]
         }
-        guard !queues.isEmpty else { throw OpError.bad("missing field 'queues' (a list of queue names, highest priority first)") }
-        guard queues.count <= 32 else { throw OpError.bad("a lease names at most 32 queues") }
+        if queues.isEmpty {
+            let what = r.has("queues") ? "field 'queues' must name at least one queue" : "missing field 'queues'"
+            throw OpError.bad(what + " (a list of queue names, highest priority first)")
+        }
+        guard queues.count <= Gateway.maxLeaseQueues else {
+            throw OpError.bad("field 'queues' names at most \(Gateway.maxLeaseQueues) queues")
+        }
         for q in queues { try Gateway.checkQueue(q, field: "queue name '\(q)'") }
         let wait = try r.number("wait", in: 0...config.maxWait) ?? 0
         let count = try r.integer("count", in: 1...config.maxLeaseCount)
-        let leaseFor = try r.number("lease_for", in: 1...(7 * 86400))
+        let leaseFor = try r.number("lease_for", in: 1...Gateway.maxLeaseSeconds)
         let worker = try r.string("worker") ?? ""
         guard worker.utf8.count <= Names.maxLength else { throw OpError.bad("field 'worker' is longer than \(Names.maxLength) bytes") }
         try r.rejectUnknownFields()

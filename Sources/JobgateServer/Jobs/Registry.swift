@@ -26,8 +26,8 @@ extension Gateway {
 
     func failed(_ r: inout Request, _ reply: ReplyTicket) throws(OpError) {
         let queue = try queueName(&r)
-        let offset = try r.integer("offset", in: 0...Int(Int32.max)) ?? 0
-        let limit = try r.integer("limit", in: 1...1000) ?? 100
+        let offset = try r.integer("offset", in: 0...Gateway.maxInteger) ?? 0
+        let limit = try r.integer("limit", in: 1...Gateway.maxFailedPage) ?? 100
         try r.rejectUnknownFields()
         store.run(.failed, argCount: 3) { cmd in
             cmd.arg(queue)
@@ -60,7 +60,7 @@ extension Gateway {
             return
         }
         let all = try r.bool("all") ?? false
-        let limit = try r.integer("limit", in: 1...Int(Int32.max))
+        let limit = try r.integer("limit", in: 1...Gateway.maxInteger)
         guard all != (limit != nil) else {
             throw OpError.bad("give 'id', or 'queue' with \"all\":true (every failed job) or 'limit' (at most that many, oldest first)")
         }

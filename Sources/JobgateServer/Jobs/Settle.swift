@@ -1,16 +1,26 @@
 /// The ops a lease holder uses: `heartbeat`, `ack`, `fail`, `release`. A lease belongs to its
 /// token, never to a connection, so any connection may settle it.
 extension Gateway {
+    /// The job and lease of an op that settles exactly one job (all but `ack`).
+    private func oneLease(_ r: inout Request) throws(OpError) -> (id: String, token: String) {
+        if r.has("jobs") {
+            throw OpError.bad("'\(r.op ?? "")' takes one job (its 'id' and 'lease'); only 'ack' and 'enqueue' take a 'jobs' list")
+        }
+        return try leaseFields(&r)
+    }
+
     private func leaseFields(_ r: inout Request) throws(OpError) -> (id: String, token: String) {
         let id = try jobID(&r)
-        let token = try r.requiredString("lease")
-        guard Names.isValidJobID(token) else { throw OpError.bad("field 'lease' is not a lease token") }
+        guard let token = try r.string("lease") else {
+            throw OpError.bad("missing field 'lease' (the lease token from the lease reply)")
+        }
+        guard Names.isValidJobID(token) else { throw OpError.bad("field 'lease' must be the lease token from the lease reply") }
         return (id, token)
     }
 
     func heartbeat(_ r: inout Request, _ reply: ReplyTicket) throws(OpError) {
-        let (id, token) = try leaseFields(&r)
-        let extend = try r.number("extend", in: 1...(7 * 86400))
+        let (id, token) = try oneLease(&r)
+        let extend = try r.number("extend", in: 1...Gateway.maxLeaseSeconds)
         try r.rejectUnknownFields()
         store.run(.heartbeat, argCount: 3) { cmd in
             cmd.arg(id)
@@ -79,7 +89,7 @@ extension Gateway {
     }
 
     func fail(_ r: inout Request, _ reply: ReplyTicket) throws(OpError) {
-        let (id, token) = try leaseFields(&r)
+        let (id, token) = try oneLease(&r)
         let text = Array((try r.string("error") ?? "").utf8)
         let retry = try r.bool("retry") ?? true
         try r.rejectUnknownFields()
@@ -111,8 +121,8 @@ extension Gateway {
     }
 
     func release(_ r: inout Request, _ reply: ReplyTicket) throws(OpError) {
-        let (id, token) = try leaseFields(&r)
-        let delay = try r.number("delay", in: 0...(10 * 365 * 86400))
+        let (id, token) = try oneLease(&r)
+        let delay = try r.number("delay", in: 0...Gateway.maxDelaySeconds)
         try r.rejectUnknownFields()
         store.run(.release, argCount: 3) { cmd in
             cmd.arg(id)

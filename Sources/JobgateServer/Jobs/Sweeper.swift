@@ -22,6 +22,13 @@ final class Sweeper {
 
     func stop() { timer.stop() }
 
+    /// The ids the sweep named, and how many it did not: `a,b,c (+4 more)`.
+    private static func listed(_ ids: RedisReply, of total: Int) -> String {
+        let named = (0..<ids.count).map { ids[$0].string }
+        let more = total - named.count
+        return named.joined(separator: ",") + (more > 0 ? " (+\(more) more)" : "")
+    }
+
     private func sweep() {
         guard !running, gateway.store.isReady else { return }
         running = true
@@ -39,7 +46,7 @@ final class Sweeper {
             let promoted = counts[0].integer, expired = counts[1].integer
             gateway.counters.promoted += promoted
             gateway.counters.leaseExpiries += expired
-            if expired > 0 { Log.info("leases expired", ["count": expired]) }
+            if expired > 0 { Log.info("leases expired", ["count": expired, "ids": Sweeper.listed(counts[2], of: expired)]) }
             if promoted >= limit || expired >= limit { sweep() }
         }
     }

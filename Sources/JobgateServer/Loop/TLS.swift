@@ -189,7 +189,7 @@ func openSSLErrors() -> String {
         let code = ERR_get_error()
         if code == 0 { break }
         ERR_error_string_n(code, &buffer, buffer.count)
-        messages.append(String(cString: buffer))
+        messages.append(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
     }
     return messages.isEmpty ? "unknown error (the peer may have closed the connection)" : messages.joined(separator: "; ")
 }

@@ -5,8 +5,10 @@ public struct Request {
     private var keys: [JSONSpan] = []
     private var values: [JSONSpan] = []
     private var used: UInt64 = 0
-    /// Nil when the request has no string `op` (the dispatcher answers that, with `ref`).
+    /// Nil when the request has no string `op` (the dispatcher answers `opProblem`, with `ref`).
     public private(set) var op: String? = nil
+    /// What is wrong with `op` when it is nil.
+    public private(set) var opProblem = OpError.bad("missing field 'op' (the operation, e.g. \"enqueue\")")
     public private(set) var ref: JSONSpan? = nil
 
     static let maxFields = 64
@@ -25,9 +27,13 @@ public struct Request {
         }
         guard keys.count <= Request.maxFields else { throw OpError.bad("more than \(Request.maxFields) fields") }
         if let r = find("ref") { ref = values[r]; used |= 1 << r }
-        if let o = find("op"), values[o].kind == .string {
-            used |= 1 << o
-            op = values[o].string(in: line)
+        if let o = find("op") {
+            if values[o].kind == .string {
+                used |= 1 << o
+                op = values[o].string(in: line)
+            } else {
+                opProblem = wrongKind("op", [.string], values[o].kind)
+            }
         }
     }
 
@@ -50,6 +56,9 @@ public struct Request {
         for i in keys.indices where keys[i].isKey(name, in: line) { return i }
         return nil
     }
+
+    /// Whether the field is there at all, null included (for fields an op does not take).
+    public func has(_ name: StaticString) -> Bool { find(name) != nil }
 
     /// The span of a field of the given kind; null counts as absent.
     public mutating func spanIfPresent(_ name: StaticString, _ kinds: JSONKind...) throws(OpError) -> JSONSpan? {
@@ -111,7 +120,12 @@ public struct Request {
     /// Rejects members no handler asked for: a misspelt option must not be silently ignored.
     public func rejectUnknownFields() throws(OpError) {
         for i in keys.indices where used & (1 << i) == 0 {
-            throw OpError.bad("field '\(keys[i].string(in: line))' is unknown or repeated for op '\(op ?? "")'")
+            let name = keys[i].string(in: line)
+            if keys[..<i].contains(where: { $0.string(in: line) == name }) {
+                throw OpError.bad("field '\(name)' appears more than once")
+            }
+            // Batch items have no op of their own; their errors are prefixed with `jobs[i]`.
+            throw OpError.bad("field '\(name)' is unknown" + (op.map { " for op '\($0)'" } ?? ""))
         }
     }
 }

@@ -10,18 +10,9 @@ struct CancelCommand: ParsableCommand {
             \(exitStatusHelp)
             """)
 
-    @OptionGroup var gateway: GatewayOptions
-    @OptionGroup var timeout: ReplyTimeoutOption
-
-    @Argument(help: "The job id.")
-    var id: String
+    @OptionGroup var job: JobStateRequest
 
     func run() throws {
-        try reportingFailures {
-            var request = RequestLine(op: "cancel")
-            request.set("id", string: id)
-            let reply = try GatewaySession(gateway, timeoutSeconds: timeout.seconds).call(request)
-            if !gateway.json { print("\(id): \(reply.string("state") ?? "canceled")") }
-        }
+        try job.send("cancel")
     }
 }

@@ -107,9 +107,10 @@ local function schedule(id, q, at)
 end
 
 -- The lease named by (id, token), if it still holds the job: returns the queue, the wip member
--- and the job's values of `fields` (read in the same HMGET). With `take`, the lease is also
--- ended (the ZREM is the check); without, a lease whose expiry has passed but which no sweep
--- has taken back yet counts as lost (heartbeat).
+-- and the job's values of `fields` (read in the same HMGET). A lease holds the job while its
+-- entry is in the queue's started registry, past its expiry too until a sweep takes it back, so
+-- heartbeat, ack, fail and release agree on it. With `take`, the lease is also ended (the ZREM
+-- is the check).
 local function held_lease(id, token, take, fields)
   local f = redis.call('HMGET', k_job(id), 'origin', unpack(fields or {}))
   local q = f[1]
@@ -119,11 +120,10 @@ local function held_lease(id, token, take, fields)
   if take then
     held = redis.call('ZREM', k_wip(q), member) == 1
   else
-    local score = redis.call('ZSCORE', k_wip(q), member)
-    held = score and tonumber(score) > NOW
+    held = redis.call('ZSCORE', k_wip(q), member) ~= false
   end
   if not held then
-    return nil, 'LEASE_LOST the lease on job ' .. id .. ' expired or was reassigned'
+    return nil, 'LEASE_LOST the lease on job ' .. id .. ' expired and was taken back, or was reassigned'
   end
   table.remove(f, 1)
   return q, member, f

@@ -4,11 +4,14 @@
 -- KEYS: none (derived).
 -- ARGV: 1 most jobs to move per queue and kind, 2 zlib of the text "lease expired",
 --   3 base64 of that, 4 the scheduler-lock owner name shared by all gateways.
--- Returns {promoted, expired}; a caller that sees either at the limit runs it again.
+-- Returns {promoted, expired, the first EXPIRED_IDS_SHOWN expired job ids}; a caller that sees
+-- either count at the limit runs it again.
 
 local limit = tonumber(ARGV[1])
 local exc_zlib, exc_b64, owner = ARGV[2], ARGV[3], ARGV[4]
 local promoted, expired = 0, 0
+local EXPIRED_IDS_SHOWN = 5
+local expired_ids = {}
 
 for _, qkey in ipairs(redis.call('SMEMBERS', QUEUES)) do
   local q = string.sub(qkey, #'rq:queue:' + 1)
@@ -41,9 +44,10 @@ for _, qkey in ipairs(redis.call('SMEMBERS', QUEUES)) do
       execution_ended(id, token)
       retry_or_fail(id, q, token, true, exc_zlib, exc_b64)
       expired = expired + 1
+      if #expired_ids < EXPIRED_IDS_SHOWN then expired_ids[#expired_ids + 1] = id end
     elseif status then
       execution_ended(id, token)
     end
   end
 end
-return {promoted, expired}
+return {promoted, expired, expired_ids}
