@@ -58,20 +58,6 @@ private func resp(_ argCount: Int, _ body: (inout RESPCommand) -> Void) -> Strin
     }
 }
 
-@Suite struct RESPTerminatorTests {
-    /// hiredis reads formatted commands with strchr: the buffer must end in NUL after the command.
-    @Test func commandIsAlwaysNulTerminated() {
-        var c = RESPCommand(argCount: 2)
-        #expect(c.terminated.last == 0)
-        c.arg("GET")
-        #expect(c.terminated.last == 0)
-        c.arg([1, 2, 3] as [UInt8])
-        #expect(c.terminated.last == 0)
-        #expect(Array(c.terminated.dropLast()) == Array(c.bytes))
-        #expect(text(Array(c.bytes)) == "*2\r\n$3\r\nGET\r\n$3\r\n\u{1}\u{2}\u{3}\r\n")
-    }
-}
-
 @Suite struct RESPArgsTests {
     /// A batch's arguments are encoded before the command's count is known, then appended.
     @Test func argsAppendedToACommandCountAsTheirArguments() {
@@ -87,7 +73,6 @@ private func resp(_ argCount: Int, _ body: (inout RESPCommand) -> Void) -> Strin
         #expect(!c.isComplete)
         c.append(batch)
         #expect(c.isComplete)
-        #expect(c.terminated.last == 0)
         #expect(text(Array(c.bytes)) == "*5\r\n$7\r\nEVALSHA\r\n$1\r\n0\r\n$1\r\n7\r\n$1\r\nq\r\n$2\r\n\0\n\r\n")
     }
 

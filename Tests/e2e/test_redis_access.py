@@ -147,23 +147,29 @@ def test_acl_user_granted_only_jobgate_channels_works_without_complaint(procs):
     assert log_lines(g, "subscription") == []
 
 
-def test_acl_user_without_channel_access_is_named_in_the_log(procs):
+def test_acl_user_without_channel_access_is_refused_until_granted(procs):
+    """The scripts publish wake-ups, so such a user would fail every op: it is refused at
+    connect, with the grant it lacks, and served once granted (no restart)."""
     redis = procs.redis(password="adminpw").start()
     acl_user_ready(redis, "nochan", "pw", ("~*", "+@all"))
-    g = procs.gateway(redis.url("nochan:pw@"))
-    [line] = wait_until(lambda: log_lines(g, "level=error", "subscription"), what="the subscription complaint")
-    assert "NOPERM" in line and "&jobgate:*" in line
+    g = procs.gateway(redis.url("nochan:pw@"), wait_ready=False)
+    [line] = wait_until(lambda: log_lines(g, "level=error", "NOPERM"), what="the refusal")
+    assert "&jobgate:*" in line and "publish" in line, line
+    assert g.proc.poll() is None and not accepting(g)
+    redis.cli("ACL", "SETUSER", "nochan", "&jobgate:*")
+    g.wait_ready()
+    round_trip(g)
 
 
-def test_acl_user_without_channel_access_can_still_enqueue(procs):
-    """The gateway serves such a user, its waiting leases woken only by their timeouts (the
-    README: jobgate "logs the refused subscription"), so the ops themselves must work."""
+def test_acl_user_without_key_access_is_refused_until_granted(procs):
     redis = procs.redis(password="adminpw").start()
-    acl_user_ready(redis, "nochan", "pw", ("~*", "+@all"))
-    g = procs.gateway(redis.url("nochan:pw@"))
-    with g.client(unix=True) as c:
-        r = c.call({"op": "enqueue", "queue": "nochan", "func": "f"})
-    assert r.get("ok") is True, r
+    acl_user_ready(redis, "nokeys", "pw", ("~other:*", "&*", "+@all"))
+    g = procs.gateway(redis.url("nokeys:pw@"), wait_ready=False)
+    [line] = wait_until(lambda: log_lines(g, "level=error", "NOPERM"), what="the refusal")
+    assert "~rq:* ~jobgate:*" in line, line
+    redis.cli("ACL", "SETUSER", "nokeys", "~rq:*", "~jobgate:*")
+    g.wait_ready()
+    round_trip(g)
 
 
 # Refused logins, fixed while the gateway waits

@@ -22,43 +22,37 @@ extension RESPArguments {
     public mutating func arg(_ s: String?) { arg(s ?? "") }
 }
 
-/// A Redis command encoded straight to RESP, handed to hiredis as one formatted buffer:
-/// no argv arrays, no per-argument allocations.
-///
-/// The buffer always ends with a NUL byte after the command: hiredis 0.14 reads the formatted
-/// command with `strchr` (to find the command name), which would run past an unterminated buffer.
+/// A Redis command encoded straight to RESP, written to the connection as it is: no argv
+/// arrays, no per-argument allocations.
 public struct RESPCommand: RESPArguments, Sendable {
-    /// The command and its terminating NUL.
-    public private(set) var terminated: [UInt8]
+    public private(set) var bytes: [UInt8]
     private let expected: Int
     private var written = 0
 
     public init(argCount: Int, capacity: Int = 256) {
-        terminated = []
-        terminated.reserveCapacity(capacity + 1)
+        bytes = []
+        bytes.reserveCapacity(capacity)
         expected = argCount
-        terminated.append(UInt8(ascii: "*"))
-        appendDecimal(argCount, to: &terminated)
-        terminated.append(0x0D); terminated.append(0x0A)
-        terminated.append(0)
+        bytes.append(UInt8(ascii: "*"))
+        appendDecimal(argCount, to: &bytes)
+        bytes.append(0x0D); bytes.append(0x0A)
     }
 
-    /// The RESP bytes, without the terminator.
-    public var bytes: ArraySlice<UInt8> { terminated.dropLast() }
+    /// A command of plain words, e.g. `["PING"]`.
+    public init(_ words: [String]) {
+        self.init(argCount: words.count)
+        for word in words { arg(word) }
+    }
 
     public mutating func arg(_ b: UnsafeRawBufferPointer) {
         count(1)
-        terminated.removeLast()
-        appendBulk(b, to: &terminated)
-        terminated.append(0)
+        appendBulk(b, to: &bytes)
     }
 
     /// Appends arguments encoded earlier (a batch's), as if each had been passed to `arg`.
     public mutating func append(_ block: RESPArgs) {
         count(block.count)
-        terminated.removeLast()
-        terminated.append(contentsOf: block.bytes)
-        terminated.append(0)
+        bytes.append(contentsOf: block.bytes)
     }
 
     public var isComplete: Bool { written == expected }

@@ -84,7 +84,7 @@ public final class RedisConnection: ConnectionDelegate {
                 return
             }
             switch result {
-            case .failure(let error): self.end(RedisProblem(.unreachable, error.reason))
+            case .failure(let error): self.end(RedisProblem(dialError: error.reason))
             case .success(let connection): self.logIn(connection, login)
             }
         }.start()
@@ -101,7 +101,8 @@ public final class RedisConnection: ConnectionDelegate {
             guard !failed else { return }
             guard let reply, !reply.isError else {
                 failed = true
-                return self.end(reply.map { RedisProblem(loginError: $0.string) } ?? RedisProblem(.unreachable, "connection lost while logging in"))
+                return self.end(reply.map { RedisProblem(loginError: $0.string, toSentinel: self.isSentinel) }
+                                ?? RedisProblem(.unreachable, "connection lost while logging in"))
             }
             steps -= 1
             if steps == 0 { self.established() }
@@ -196,6 +197,11 @@ public final class RedisConnection: ConnectionDelegate {
         end(RedisProblem(.unreachable, reason))
     }
 
+    public func disconnect(_ problem: RedisProblem) { end(problem) }
+
+    /// This connection asks a sentinel, not the Redis that holds the data.
+    public var isSentinel = false
+
     // MARK: the stream
 
     public func connection(_ connection: Connection, received bytes: UnsafeRawBufferPointer) {
@@ -227,7 +233,7 @@ public final class RedisConnection: ConnectionDelegate {
     public func connectionDrained(_ connection: Connection) {}
 
     public func connectionClosed(_ connection: Connection) {
-        end(RedisProblem(.unreachable, connection.closeReason ?? "connection closed"))
+        end(RedisProblem(dialError: connection.closeReason ?? "connection closed"))
     }
 }
 
@@ -250,9 +256,14 @@ public struct RedisProblem: Error, Equatable, Sendable, CustomStringConvertible 
     }
 
     /// Redis's answer to AUTH, SELECT or PING during login, in words an operator can act on.
-    init(loginError text: String) {
+    /// A sentinel's login is set apart from the primary's.
+    init(loginError text: String, toSentinel: Bool = false) {
         let word = text.prefix { $0 != " " }
         switch word {
+        case "WRONGPASS" where toSentinel:
+            self.init(.refused, "the sentinel refused the user name or password (WRONGPASS); check --redis-sentinel-user and --redis-sentinel-password-file")
+        case "NOAUTH" where toSentinel:
+            self.init(.refused, "the sentinel requires a password (NOAUTH); give it with --redis-sentinel-password-file (and --redis-sentinel-user for an ACL user)")
         case "WRONGPASS":
             self.init(.refused, "Redis refused the user name or password (WRONGPASS); check the credentials in --redis or --redis-password-file")
         case "NOAUTH":
@@ -267,6 +278,26 @@ public struct RedisProblem: Error, Equatable, Sendable, CustomStringConvertible 
             } else {
                 self.init(.refused, "Redis refused the login: \(text)")
             }
+        }
+    }
+}
+
+extension RedisProblem {
+    /// A connection that could not be opened. TLS failures need the operator, so they name the
+    /// setting to fix; the rest (refused, unreachable, timed out) may pass by themselves.
+    init(dialError reason: String) {
+        if reason.contains("hostname mismatch") || reason.contains("IP address mismatch") {
+            self.init(.refused, "\(reason): Redis's certificate does not name the host in --redis; give the name it carries with --redis-tls-server-name")
+        } else if reason.contains("certificate verify failed") {
+            self.init(.refused, "\(reason): Redis's certificate is not signed by a CA jobgate trusts; give that CA with --redis-tls-ca")
+        } else if reason.contains("certificate required") {
+            self.init(.refused, "\(reason): Redis requires a client certificate; give --redis-tls-cert and --redis-tls-key")
+        } else if reason.contains("wrong version number") || reason.contains("packet length too long") {
+            self.init(.refused, "\(reason): the server does not speak TLS there; rediss:// needs Redis's tls-port")
+        } else if reason.hasPrefix("TLS") {
+            self.init(.refused, reason)
+        } else {
+            self.init(.unreachable, reason)
         }
     }
 }

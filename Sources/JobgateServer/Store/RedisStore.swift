@@ -16,10 +16,10 @@ public final class RedisStore {
     public var onStateChange: ((RedisProblem?) -> Void)?
 
     private let loop: EventLoop
+    private let tls: TLSContext?
     private let commands: RedisConnection
     private let events: RedisConnection
     private var sha: [UInt8]?
-    private var subscriptionRefused = false
     private var batch = ScriptBatch()
     private let commandTimeoutMs: UInt64
     private lazy var watchdog = LoopTimer(loop) { [unowned self] in self.checkTimeouts() }
@@ -36,6 +36,7 @@ public final class RedisStore {
         self.commandTimeoutMs = commandTimeoutMs
         self.waitReplicas = waitReplicas
         self.waitTimeoutMs = waitTimeoutMs
+        self.tls = tls
         commands = RedisConnection(loop: loop, endpoint: endpoint, tls: tls)
         events = RedisConnection(loop: loop, endpoint: endpoint, tls: tls)
         commands.onConnect = { [unowned self] in self.prepare() }
@@ -53,14 +54,12 @@ public final class RedisStore {
         events.onConnect = { [unowned self] in
             let ok = self.events.subscribe([RedisStore.readyChannel, RedisStore.doneChannel]) { [unowned self] message in
                 if message.isError {
-                    // e.g. NOPERM: an ACL user without access to jobgate's channels (Redis 7
-                    // gives new users none). Waiting leases then wake only on their timeout.
-                    if !self.subscriptionRefused { Log.error("Redis refused the wake-up subscription; grant the user &jobgate:*", ["error": message.string]) }
-                    self.subscriptionRefused = true
-                    return
+                    // e.g. NOPERM for a user without jobgate's channels: the permission check on
+                    // the command connection says so to the operator; this one tries again.
+                    Log.debug("Redis refused the wake-up subscription", ["error": message.string])
+                    return self.events.disconnect("subscription refused")
                 }
                 // ["message", channel, payload]; confirmations are ["subscribe", channel, count].
-                self.subscriptionRefused = false
                 guard message.count == 3, message[0].string == "message" else { return }
                 if message[1].string == RedisStore.readyChannel {
                     self.onQueueReady?(message[2].string)
@@ -88,18 +87,41 @@ public final class RedisStore {
     public private(set) var scriptCalls = 0
     public private(set) var scriptOps = 0
 
+    /// Loads the script and checks, before any op runs, that the Redis user may do what the
+    /// scripts do: touch jobgate's and RQ's keys and publish wake-ups. A user who may not is
+    /// refused here, with the grant it lacks, rather than failing every op later.
     private func prepare() {
-        commands.send(RedisStore.loadCommand) { [unowned self] reply in
-            guard let reply, !reply.isError else {
-                self.commands.disconnect(reply.map { "SCRIPT LOAD failed: \($0.string)" } ?? "connection lost during SCRIPT LOAD")
-                return
+        var failed = false
+        var checks = RedisStore.permissionChecks.count
+        for (command, grant) in RedisStore.permissionChecks {
+            commands.send(command) { [unowned self] reply in
+                guard !failed else { return }
+                if let reply, reply.isError {
+                    failed = true
+                    return self.commands.disconnect(RedisProblem(.refused, "the Redis user may not \(grant.what) (\(reply.string)); grant it \(grant.acl)"))
+                }
+                checks -= 1
             }
+        }
+        commands.send(RedisStore.loadCommand) { [unowned self] reply in
+            guard !failed else { return }
+            guard let reply, !reply.isError else {
+                let problem = reply.map { RedisProblem($0.string.hasPrefix("NOPERM") ? .refused : .unreachable, "SCRIPT LOAD failed: \($0.string)") }
+                return self.commands.disconnect(problem ?? RedisProblem(.unreachable, "connection lost during SCRIPT LOAD"))
+            }
+            guard checks == 0 else { return }
             self.sha = Array(reply.bytes)
             self.isReady = true
             self.onStateChange?(nil)
             self.onQueueReady?(nil)
         }
     }
+
+    /// Commands that fail for a user without a permission the scripts need, and that grant.
+    private static let permissionChecks: [(RESPCommand, (what: String, acl: String))] = [
+        (RESPCommand(["EXISTS", "rq:queues", "jobgate:paused"]), ("read RQ's and jobgate's keys", "~rq:* ~jobgate:*")),
+        (RESPCommand(["PUBLISH", "jobgate:probe", ""]), ("publish wake-ups on jobgate:* channels", "&jobgate:*")),
+    ]
 
     /// The server in use now (with Sentinel, the primary it named).
     public var connectedTo: String { commands.connectedTo }
@@ -206,12 +228,27 @@ public final class RedisStore {
         return load
     }()
 
-    /// A Redis that stops answering (SIGSTOP, a slow disk, a network hole) must not hang clients.
+    /// A Redis that stops answering (SIGSTOP, a slow disk, a network hole) must not hang
+    /// clients. With Sentinel, the sentinels are asked each second whether the primary is still
+    /// the one in use: after a failover the old primary takes writes until the sentinels demote
+    /// it (up to 10 s later), and those writes vanish when it becomes a replica.
     private func checkTimeouts() {
         if commands.oldestWaitMs > commandTimeoutMs {
             commands.disconnect("no reply from Redis in \(commandTimeoutMs) ms; reconnecting")
         }
+        guard isReady, case .sentinel(let nodes, let master) = endpoint.server, !lookingUpPrimary else { return }
+        lookingUpPrimary = true
+        let inUse = commands.connectedTo
+        SentinelLookup(loop: loop, nodes: nodes, master: master, endpoint: endpoint, tls: tls) { [weak self] result in
+            guard let self else { return }
+            self.lookingUpPrimary = false
+            if case .success(let primary) = result, primary.description != inUse, self.commands.connectedTo == inUse {
+                self.commands.disconnect("the sentinels name a new primary, \(primary)")
+            }
+        }.start()
     }
+
+    private var lookingUpPrimary = false
 
     static let notConnected = OpError(.unavailable, "Redis is not connected; try again shortly")
     static let lost = OpError(.unavailable, "the connection to Redis was lost before it answered; the request may or may not have taken effect")

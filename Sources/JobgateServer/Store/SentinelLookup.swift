@@ -9,7 +9,7 @@ final class SentinelLookup {
     private let done: (Result<HostPort, RedisProblem>) -> Void
     private var next = 0
     private var current: RedisConnection?
-    private var failures: [String] = []
+    private var failures: [(node: String, reason: String)] = []
     private var refused = false
     private lazy var timer = LoopTimer(loop) { [unowned self] in
         self.giveUp(RedisProblem(.unreachable, "no answer in \(SentinelLookup.attemptTimeoutMs) ms"))
@@ -38,7 +38,11 @@ final class SentinelLookup {
 
     private func tryNext() {
         guard next < nodes.count else {
-            let why = "no sentinel knows master '\(master)': " + failures.joined(separator: "; ")
+            // The same answer from every sentinel (a wrong password, say) is said once.
+            let distinct = Set(failures.map(\.reason))
+            let why = distinct.count == 1 && failures.count > 1
+                ? "no sentinel knows master '\(master)': every sentinel (\(failures.map(\.node).joined(separator: ", "))): \(distinct.first!)"
+                : "no sentinel knows master '\(master)': " + failures.map { "\($0.node): \($0.reason)" }.joined(separator: "; ")
             finish(.failure(RedisProblem(refused ? .refused : .unreachable, why)))
             return
         }
@@ -46,6 +50,7 @@ final class SentinelLookup {
         next += 1
         let connection = RedisConnection(loop: loop, endpoint: endpoint.at(node, credentials: endpoint.sentinelCredentials, db: 0), tls: tls)
         connection.reconnects = false
+        connection.isSentinel = true
         current = connection
         connection.onConnect = { [unowned self, unowned connection] in
             var ask = RESPCommand(argCount: 3)
@@ -54,7 +59,7 @@ final class SentinelLookup {
             ask.arg(master)
             connection.send(ask) { [unowned self] reply in
                 guard let reply, reply.count == 2, let port = Int(reply[1].string) else {
-                    let why = reply.map { $0.isError ? RedisProblem(loginError: $0.string) : RedisProblem(.unreachable, "does not know '\(self.master)'") }
+                    let why = reply.map { $0.isError ? RedisProblem(loginError: $0.string, toSentinel: true) : RedisProblem(.unreachable, "does not know '\(self.master)'") }
                     self.giveUp(why ?? RedisProblem(.unreachable, "connection lost"))
                     return
                 }
@@ -69,7 +74,7 @@ final class SentinelLookup {
     private func giveUp(_ problem: RedisProblem) {
         guard !finished, next > 0 else { return }
         if problem.kind == .refused { refused = true }
-        failures.append("\(nodes[next - 1]): \(problem.message)")
+        failures.append((nodes[next - 1].description, problem.message))
         dropCurrent()
         tryNext()
     }
