@@ -152,9 +152,10 @@ def random_expression(rng):
         expr = f"{minute} {hour} {dom} {month} {dow}"
         # A day field other than `*` that lists every day is read differently (see
         # CronTests.fullDayFieldStillCombinesWithOr); the generator leaves those out.
+        # (croniter's expansion shows such a field as "*" itself when the other day field holds a "*".)
         expanded = croniter.expand(expr)[0]
-        full_dom = dom != "*" and len(set(expanded[2])) == 31
-        full_dow = dow != "*" and len({d % 7 for d in expanded[4] if d != "*"}) == 7
+        full_dom = dom != "*" and (expanded[2] == ["*"] or len(set(expanded[2])) == 31)
+        full_dow = dow != "*" and (expanded[4] == ["*"] or len({d % 7 for d in expanded[4]}) == 7)
         if not (full_dom or full_dow):
             return expr
 
