@@ -44,5 +44,9 @@ let package = Package(
         ),
         .executableTarget(name: "jobgate-image-worker", dependencies: ["JobgateClient"], path: "clients/swift/Examples/ImageWorker"),
         .testTarget(name: "JobgateClientTests", dependencies: ["JobgateClient"], path: "clients/swift/Tests/JobgateClientTests"),
+
+        // libFuzzer targets; Tests/fuzz/run builds them instrumented into .build-fuzz. A plain
+        // build replays files through a target: `jobgate-fuzz json FILE...`.
+        .executableTarget(name: "jobgate-fuzz", dependencies: ["JobgateServer", "CLibUV"], path: "Sources/JobgateFuzz"),
     ]
 )

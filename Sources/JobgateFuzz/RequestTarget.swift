@@ -41,8 +41,13 @@ final class RequestRig {
     let loop = EventLoop()
     let hub: ConnectionHub
     let gateway: Gateway
+    /// In the server the listeners keep the loop alive; without one, `uv_run` would return
+    /// before the turn that flushes replies.
+    let keepAlive = allocateHandle(uv_timer_t.self)
 
     init() {
+        uv_timer_init(loop.uv, keepAlive)
+        uv_timer_start(keepAlive, { _ in }, 3_600_000, 3_600_000)
         hub = ConnectionHub(loop: loop)
         var config = GatewayConfig()
         config.session.maxLine = RequestRig.maxLine
