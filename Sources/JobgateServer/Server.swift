@@ -11,8 +11,10 @@ public struct ServerConfig {
     public var gateway = GatewayConfig()
     /// How long a graceful shutdown waits for in-flight replies before closing anyway.
     public var shutdownGraceMs: UInt64 = 10_000
-    /// Where to serve Prometheus metrics (`GET /metrics`), if anywhere.
+    /// Where to serve Prometheus metrics (`GET /metrics`) alone, if anywhere.
     public var metrics: ListenAddress? = nil
+    /// Where to serve the web console (with `/metrics` too), if anywhere.
+    public var console: ConsoleSettings? = nil
     /// Replicas that must confirm each write before it is acknowledged (Redis WAIT); 0 = none.
     public var waitReplicas = 0
     public var waitTimeoutMs = 1000
@@ -43,7 +45,7 @@ public final class Server {
     private let gateway: Gateway
     private let sweeper: Sweeper
     private var listeners: [Listener] = []
-    private var scrapes: [ObjectIdentifier: MetricsHTTP] = [:]
+    private var httpServers: [HTTPServer] = []
     private var signals: [SignalWatcher] = []
     private var drainTimer: LoopTimer?
     private var stopping = false
@@ -79,7 +81,7 @@ public final class Server {
     }
 
     private func loadListenerCertificate() throws(TLSError) -> TLSContext? {
-        guard config.listen.contains(where: \.isTLS) || config.metrics?.isTLS == true else { return nil }
+        guard config.listen.contains(where: \.isTLS) || config.metrics?.isTLS == true || config.console?.address.isTLS == true else { return nil }
         guard let certificate = config.tlsCertificateFile, let key = config.tlsKeyFile else {
             throw TLSError("a tls:// listener needs --tls-cert and --tls-key")
         }
@@ -123,7 +125,8 @@ public final class Server {
             }
             listeners.append(listener)
         }
-        if let metrics = config.metrics { try bindMetrics(metrics) }
+        if let metrics = config.metrics { try bindHTTP(metrics, console: nil) }
+        if let console = config.console { try bindHTTP(console.address, console: console) }
     }
 
     /// Accepts connections from here on.
@@ -133,7 +136,7 @@ public final class Server {
             for listener in listeners {
                 try listener.listen()
                 let address = listener.boundPort.map { listener.address.withPort($0) } ?? listener.address
-                Log.info(listener === metricsListener ? "serving metrics" : "listening", ["address": address.description])
+                Log.info(httpServers.first { $0.listener === listener }?.servingMessage ?? "listening", ["address": address.description])
             }
         } catch {
             failure = error
@@ -144,18 +147,13 @@ public final class Server {
         onServing?()
     }
 
-    private var metricsListener: Listener?
-
-    private func bindMetrics(_ address: ListenAddress) throws {
-        let listener = try Listener(loop: loop, hub: hub, address: address, unixMode: config.unixMode,
-                                    unixGroup: config.unixGroup, tlsContext: { [unowned self] in self.listenerTLS }) { [unowned self] connection in
-            let scrape = MetricsHTTP(connection: connection, render: { [unowned self] done in
-                self.gateway.scrapeMetrics(done)
-            }, onClose: { [unowned self] s in self.scrapes[ObjectIdentifier(s)] = nil })
-            self.scrapes[ObjectIdentifier(scrape)] = scrape
-        }
-        listeners.append(listener)
-        metricsListener = listener
+    private func bindHTTP(_ address: ListenAddress, console: ConsoleSettings?) throws {
+        let server = try HTTPServer(loop: loop, hub: hub, address: address, unixMode: config.unixMode, unixGroup: config.unixGroup,
+                                    tlsContext: { [unowned self] in self.listenerTLS },
+                                    metrics: { [unowned self] done in self.gateway.scrapeMetrics(done) },
+                                    console: console, gateway: gateway, token: config.gateway.token)
+        httpServers.append(server)
+        listeners.append(server.listener)
     }
 
     /// Serves until SIGINT/SIGTERM and a graceful drain.

@@ -85,7 +85,13 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("redis-wait-timeout"), help: "Milliseconds to wait for those replicas before answering UNAVAILABLE. Default 1000.")
     var redisWaitTimeout: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Serve Prometheus metrics (GET /metrics) here: tcp://HOST:PORT or unix:PATH.", valueName: "address"))
+    @Option(name: .long, help: ArgumentHelp("Serve the web console and Prometheus metrics (GET /metrics) here: tcp://HOST:PORT, tls://HOST:PORT or unix:PATH. Like --listen, a non-loopback address needs a token (or --insecure); with a token the console asks for it once.", valueName: "address"))
+    var http: String?
+
+    @Flag(name: .customLong("http-read-only"), help: "The web console shows queues and jobs but offers no actions, and its API runs only the read ops.")
+    var httpReadOnly = false
+
+    @Option(name: .long, help: ArgumentHelp("Serve only Prometheus metrics (GET /metrics) here, without the console: tcp://HOST:PORT or unix:PATH.", valueName: "address"))
     var metrics: String?
 
     func run() throws {
@@ -127,6 +133,7 @@ struct Serve: ParsableCommand {
         config.unixMode = settings.unixMode
         config.unixGroup = settings.unixGroup
         config.metrics = settings.metrics
+        config.console = settings.console
         config.waitReplicas = settings.waitReplicas
         config.waitTimeoutMs = settings.waitTimeoutMs
         let server = try Server(config: config)
@@ -159,6 +166,7 @@ struct Settings {
     var insecure: Bool
     var maxConnections: Int
     var metrics: ListenAddress?
+    var console: ConsoleSettings?
     var waitReplicas: Int
     var waitTimeoutMs: Int
     var summary = ""
@@ -168,7 +176,8 @@ struct Settings {
         let known: Set<String> = ["listen", "tls-cert", "tls-key", "redis", "redis-password-file", "redis-sentinel-user",
                                   "redis-sentinel-password-file", "redis-tls-ca", "redis-tls-cert", "redis-tls-key",
                                   "redis-tls-server-name", "data-dir", "max-line", "log-level", "token", "token-file", "unix-mode",
-                                  "unix-group", "insecure", "max-connections", "metrics", "redis-wait-replicas", "redis-wait-timeout"]
+                                  "unix-group", "insecure", "max-connections", "http", "http-read-only", "metrics", "redis-wait-replicas",
+                                  "redis-wait-timeout"]
         if let unknown = file.keys.sorted().first(where: { !known.contains($0) }) {
             throw ValidationError("\(flags.config!): unknown setting '\(unknown)'")
         }
@@ -182,6 +191,12 @@ struct Settings {
             case .integer(let n)?: return String(n)
             default: throw ValidationError("config '\(name)' must be a string")
             }
+        }
+        func bool(_ name: String, _ flag: Bool) -> Bool {
+            if flag { return true }
+            if let env = settingFromEnvironment(name) { return env == "1" || env == "true" }
+            if case .bool(let b)? = file[name] { return b }
+            return false
         }
         func number(_ name: String, _ flag: Int?, default value: Int) throws -> Int {
             if let flag { return flag }
@@ -252,20 +267,22 @@ struct Settings {
             guard let g = getgrnam(group) else { throw ValidationError("unix-group \(group): no such group") }
             unixGroup = g.pointee.gr_gid
         }
-        if flags.insecure {
-            insecure = true
-        } else if let env = settingFromEnvironment("insecure") {
-            insecure = env == "1" || env == "true"
-        } else if case .bool(let b)? = file["insecure"] {
-            insecure = b
-        } else {
-            insecure = false
-        }
+        insecure = bool("insecure", flags.insecure)
         maxConnections = try number("max-connections", flags.maxConnections, default: 10_000)
         guard maxConnections >= 1 else { throw ValidationError("max-connections must be at least 1") }
         if let m = try text("metrics", flags.metrics) {
             guard let a = ListenAddress(m) else { throw ValidationError("metrics \(m): expected tcp://HOST:PORT or unix:PATH") }
             metrics = a
+        }
+        if let h = try text("http", flags.http) {
+            guard let a = ListenAddress(h) else { throw ValidationError("http \(h): expected tcp://HOST:PORT, tls://HOST:PORT or unix:PATH") }
+            guard a != metrics else { throw ValidationError("http and metrics are the same address; --http serves /metrics too, so give only --http") }
+            if a.isTLS && (tlsCertificateFile == nil || tlsKeyFile == nil) {
+                throw ValidationError("a tls:// console needs --tls-cert FILE and --tls-key FILE")
+            }
+            console = ConsoleSettings(address: a, readOnly: bool("http-read-only", flags.httpReadOnly))
+        } else if bool("http-read-only", flags.httpReadOnly) {
+            throw ValidationError("http-read-only needs --http ADDRESS")
         }
         waitReplicas = try number("redis-wait-replicas", flags.redisWaitReplicas, default: 0)
         waitTimeoutMs = try number("redis-wait-timeout", flags.redisWaitTimeout, default: 1000)
@@ -273,10 +290,14 @@ struct Settings {
         if token == nil && !insecure, let open = listen.first(where: { !$0.isLoopback }) {
             throw ValidationError("refusing to listen on \(open) without a token: anyone who can reach it could run and delete jobs. Give --token (or --token-file, JOBGATE_TOKEN), or --insecure if the network is trusted.")
         }
+        if token == nil && !insecure, let open = console?.address, !open.isLoopback {
+            throw ValidationError("refusing to serve the web console on \(open) without a token: anyone who can reach it could delete jobs. Give --token (or --token-file, JOBGATE_TOKEN), or --insecure if the network is trusted.")
+        }
         lines.append("auth: \(token == nil ? "none" : "token required on TCP")")
         lines.append("unix sockets: mode \(String(unixMode, radix: 8))\(unixGroup.map { ", group \($0)" } ?? "")")
         lines.append("max-line: \(maxLine), max-connections: \(maxConnections), log-level: \(levelName)")
         lines.append("metrics: \(metrics?.description ?? "off")")
+        lines.append("web console: " + (console.map { "\($0.address)" + ($0.readOnly ? " (read-only)" : "") } ?? "off"))
         lines.append("replicas confirming each write: \(waitReplicas)\(waitReplicas > 0 ? " (within \(waitTimeoutMs) ms)" : "")")
         summary = lines.joined(separator: "\n")
     }

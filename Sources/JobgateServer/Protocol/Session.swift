@@ -33,13 +33,32 @@ public final class Session: ConnectionDelegate {
     /// Whether this connection may use ops other than `auth` (set by the handler).
     public var authenticated = false
     public var failedAuths = 0
+    /// Where replies go instead of the connection, for requests that do not arrive as lines on it.
+    private let output: (([UInt8]) -> Void)?
 
     public init(connection: Connection, handler: RequestHandler, limits: SessionLimits) {
         self.connection = connection
         self.handler = handler
         self.limits = limits
         framer = LineFramer(maxLine: limits.maxLine)
+        output = nil
         connection.delegate = self
+    }
+
+    /// A session for one request that arrived some other way (an HTTP request to the web
+    /// console): `submit` runs its line and the reply goes to `output`. The connection, which
+    /// speaks HTTP, stays its owner's: this session only checks whether it is still open.
+    public init(requestFrom connection: Connection, handler: RequestHandler, output: @escaping ([UInt8]) -> Void) {
+        self.connection = connection
+        self.handler = handler
+        limits = SessionLimits()
+        framer = LineFramer(maxLine: limits.maxLine)
+        self.output = output
+    }
+
+    /// Runs one request line as if it had been read from the connection.
+    public func submit(_ line: [UInt8]) {
+        line.withUnsafeBytes { dispatch(.line($0)) }
     }
 
     public var outstanding: Int { Int(nextSeq - headSeq) }
@@ -91,17 +110,22 @@ public final class Session: ConnectionDelegate {
             early[seq] = bytes
             return
         }
-        connection.write(bytes)
+        send(bytes)
         headSeq += 1
         while let next = early.removeValue(forKey: headSeq) {
-            connection.write(next)
+            send(next)
             headSeq += 1
         }
         applyBackpressure()
         closeIfDone()
     }
 
+    private func send(_ bytes: [UInt8]) {
+        if let output { output(bytes) } else { connection.write(bytes) }
+    }
+
     private func applyBackpressure() {
+        guard output == nil else { return }
         if outstanding >= limits.maxOutstanding || connection.pendingOutput >= limits.maxPendingOutput {
             connection.pauseReading()
         } else if connection.readingPaused && !peerEnded
@@ -111,7 +135,7 @@ public final class Session: ConnectionDelegate {
     }
 
     private func closeIfDone() {
-        if peerEnded && outstanding == 0 && connection.pendingOutput == 0 { connection.close() }
+        if output == nil && peerEnded && outstanding == 0 && connection.pendingOutput == 0 { connection.close() }
     }
 
     /// Answers one unsolicited error (e.g. OVERLOADED) and closes once it is written.
