@@ -1,13 +1,14 @@
 /// The console's HTML pages and the headers that keep them to themselves. The page is static;
 /// the script (ConsoleScript.swift) fills it from the JSON API.
 enum ConsoleAssets {
-    /// Only the console's own script and style run; no page may frame it; nothing is cached.
+    /// Only the console's own script and style run; no page may frame it; nothing is cached. The
+    /// referrer policy is not no-referrer: that makes a form's Origin "null", which is refused.
     static let securityHeaders: [(String, String)] = [
         ("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
             + "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
         ("X-Content-Type-Options", "nosniff"),
         ("X-Frame-Options", "DENY"),
-        ("Referrer-Policy", "no-referrer"),
+        ("Referrer-Policy", "same-origin"),
         ("Cache-Control", "no-store"),
     ]
 
@@ -61,6 +62,7 @@ enum ConsoleAssets {
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <title>jobgate console</title>
             <link rel="stylesheet" href="/console.css">
+            <link rel="icon" href="data:,">
 
             """
         return HTTPResponse(contentType: "text/html; charset=utf-8", body: Array((head + rest).utf8))

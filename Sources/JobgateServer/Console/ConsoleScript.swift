@@ -16,7 +16,7 @@ function el(tag, attrs, ...children) {
     if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
     else if (value !== null && value !== undefined && value !== false) node.setAttribute(name, value === true ? "" : value);
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : String(child));
   }
@@ -86,12 +86,16 @@ function queueLink(queue, state, label) {
   return el("a", {href: `#/queue/${encodeURIComponent(queue)}/${state}/0`}, label);
 }
 
-async function queuesView() {
-  const stats = await read("stats");
-  if (!stats.ok) return [el("p", {class: "error"}, errorText(stats))];
+function showGateway(stats) {
   const gateway = stats.gateway || {};
   document.getElementById("gateway").textContent =
     `v${gateway.version || "?"} · up ${age(gateway.uptime_seconds)} · ${count(gateway.connections)} connections · redis ${gateway.redis || "?"}`;
+}
+
+async function queuesView() {
+  const stats = await read("stats");
+  if (!stats.ok) return [el("p", {class: "error"}, errorText(stats))];
+  showGateway(stats);
   const names = Object.keys(stats.queues).sort();
   if (names.length === 0) return [el("p", {class: "muted"}, "No queues yet: enqueue a job and it shows up here.")];
   const rows = names.map(name => {
@@ -102,10 +106,10 @@ async function queuesView() {
       el("td", {class: "num", "data-count": "oldest"}, age(q.oldest_queued_seconds)),
       el("td", {"data-count": "paused"}, q.paused ? el("span", {class: "badge"}, "paused") : "no"),
       el("td", {}, limitsText(q.limits)),
-      readOnly ? null : el("td", {class: "actions"},
+      readOnly ? null : el("td", {}, el("div", {class: "actions"},
         q.paused ? button("Resume", {op: "resume", queue: name}) : button("Pause", {op: "pause", queue: name}),
         q.failed ? button("Requeue failed", {op: "requeue", queue: name, all: true}) : null,
-        q.queued ? button("Empty", {op: "empty", queue: name}, `Delete the ${q.queued} queued jobs of ${name}?`) : null));
+        q.queued ? button("Empty", {op: "empty", queue: name}, `Delete the ${q.queued} queued jobs of ${name}?`) : null)));
   });
   return [el("table", {id: "queues"},
     el("thead", {}, el("tr", {}, el("th", {}, "Queue"), STATES.map(s => el("th", {class: "num"}, s)),
@@ -133,9 +137,12 @@ async function jobPage(queue, state, page) {
 }
 
 async function queueView(queue, state, page) {
-  const tabs = el("nav", {class: "tabs"}, STATES.map(s => el("a", {href: `#/queue/${encodeURIComponent(queue)}/${s}/0`, class: s === state ? "current" : null}, s)));
-  const heading = el("h2", {}, el("a", {href: "#/"}, "queues"), " / ", queue);
-  const answer = await jobPage(queue, state, page);
+  const [answer, stats] = await Promise.all([jobPage(queue, state, page), read("stats")]);
+  const counts = stats.ok ? stats.queues[queue] || {} : {};
+  if (stats.ok) showGateway(stats);
+  const tabs = el("nav", {class: "tabs"}, STATES.map(s => el("a", {href: `#/queue/${encodeURIComponent(queue)}/${s}/0`, class: s === state ? "current" : null},
+    s, counts[s] === undefined ? null : el("span", {class: "count"}, String(counts[s])))));
+  const heading = el("h2", {}, el("a", {href: "#/"}, "queues"), " / ", queue, counts.paused ? el("span", {class: "badge"}, "paused") : null);
   if (!answer.ok) return [heading, tabs, el("p", {class: "error"}, errorText(answer))];
   const first = page * PAGE_SIZE;
   const bulk = readOnly ? null : el("div", {class: "actions"},
@@ -148,10 +155,10 @@ async function queueView(queue, state, page) {
   const rows = answer.jobs.map(job => el("tr", {"data-job": job.id},
     el("td", {}, el("a", {href: "#/job/" + encodeURIComponent(job.id)}, job.id)),
     el("td", {}, job.func || "–"),
-    el("td", {}, time(job.enqueued_at)), el("td", {}, time(job.started_at)), el("td", {}, time(job.ended_at)),
+    el("td", {class: "time"}, time(job.enqueued_at)), el("td", {class: "time"}, time(job.started_at)), el("td", {class: "time"}, time(job.ended_at)),
     el("td", {class: "num"}, count(job.attempts)), el("td", {}, job.worker || "–"),
     state === "failed" ? el("td", {class: "error-line"}, lastLine(job.error)) : null,
-    readOnly ? null : el("td", {class: "actions"}, jobActions(job))));
+    readOnly ? null : el("td", {}, el("div", {class: "actions"}, jobActions(job)))));
   return [heading, tabs, bulk, pager, el("table", {id: "jobs"},
     el("thead", {}, el("tr", {}, ["id", "function", "enqueued", "started", "ended", "attempts", "worker"].map(h => el("th", {}, h)),
       state === "failed" ? el("th", {}, "last error") : null, readOnly ? null : el("th", {}, "actions"))),
@@ -188,7 +195,9 @@ async function refresh() {
   try { content = await currentView()(); }
   catch (e) { content = [el("p", {class: "error"}, "The gateway did not answer: " + e)]; }
   if (mine !== generation) return;
-  main.replaceChildren(...content.flat().filter(Boolean));
+  // Unchanged views are left alone, so a selection or a hovered button survives a poll.
+  const next = el("div", {}, content);
+  if (next.innerHTML !== main.innerHTML) main.replaceChildren(...next.childNodes);
   document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString();
   pollTimer = setTimeout(refresh, 1500);
 }

@@ -20,13 +20,17 @@ thead th { font-weight: 600; color: var(--muted); font-size: .85em; text-transfo
 .error-line { font-family: ui-monospace, monospace; font-size: .85em; }
 .notice { color: #1b6b2f; }
 #message { padding: 0 1.2em; min-height: 1.4em; margin-top: .5em; }
-.actions { display: flex; gap: .4em; flex-wrap: wrap; margin: .3em 0; }
+.actions { display: flex; gap: .4em; flex-wrap: wrap; }
+main > .actions { margin: .3em 0 .6em; }
 button { font: inherit; padding: .15em .7em; border: 1px solid var(--line); border-radius: 4px; background: #fff; cursor: pointer; }
 button:hover { border-color: var(--accent); }
 button.link { border: none; background: none; color: var(--accent); }
 .tabs { display: flex; gap: .2em; margin-bottom: .6em; }
 .tabs a { padding: .25em .7em; border-radius: 4px; text-decoration: none; }
 .tabs a.current { background: var(--accent); color: #fff; }
+.tabs .count { margin-left: .35em; font-size: .85em; opacity: .75; }
+h2 .badge { margin-left: .6em; }
+td.time { white-space: nowrap; }
 .pager { display: flex; gap: 1em; margin: .4em 0; color: var(--muted); }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .2em 1em; background: #fff; border: 1px solid var(--line); padding: .6em 1em; }
 dt { color: var(--muted); }
