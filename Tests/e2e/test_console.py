@@ -44,7 +44,8 @@ def screenshot(browser, tmp_path, request):
 
     def take(name):
         path = os.path.join(directory, f"{request.node.name}-{name}.png")
-        assert browser.save_screenshot(path) and os.path.getsize(path) > 0
+        # The page's own height, not the window's: no empty band below short pages.
+        assert browser.find_element(By.TAG_NAME, "html").screenshot(path) and os.path.getsize(path) > 0
         return path
     return take
 

@@ -1,12 +1,15 @@
 """The web console's rules over plain HTTP: logins, CSRF tokens, the op allow-list, read-only
 mode, Host and Origin checks, and the settings that refuse an open console."""
+import json
+import os
+import re
 import socket
 import subprocess
 
 import pytest
 
 from console_helpers import ConsoleHTTP
-from jobgate_harness import free_tcp_port, jobgate_binary
+from jobgate_harness import ROOT, free_tcp_port, jobgate_binary
 
 TOKEN = "console-s3cret-token"
 
@@ -162,3 +165,27 @@ def test_settings_refuse_an_open_console(args, refused):
     else:
         assert p.returncode == 0 and "web console: tcp://0.0.0.0:9" in p.stdout, p.stderr
     assert TOKEN not in p.stdout + p.stderr
+
+
+def test_protocol_md_console_example(console):
+    """Every request of protocol.md's console-api block, with the documented status and body."""
+    text = open(os.path.join(ROOT, "protocol.md"), encoding="utf-8").read()
+    block = re.search(r"```console-api\n(.*?)```", text, re.S).group(1)
+    stack, http = console()
+    cookie, csrf = http.login()
+    request = None
+    checked = 0
+    for line in block.splitlines():
+        if line.startswith("> "):
+            request = line[2:]
+            continue
+        status, body = line[2:].split(" ", 1)
+        method, path, *rest = request.split(" ", 2)
+        payload, _, note = (rest[0] if rest else "").partition("#")
+        headers = {"Cookie": cookie, "Content-Type": "application/json"}
+        if "without X-CSRF-Token" not in note:
+            headers["X-CSRF-Token"] = csrf
+        got_status, _, got_body = http.request(method, path, payload.strip() or None, headers)
+        assert (got_status, json.loads(got_body)) == (int(status), json.loads(body)), request
+        checked += 1
+    assert checked == 6

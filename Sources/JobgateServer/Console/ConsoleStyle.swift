@@ -11,7 +11,7 @@ a { color: var(--accent); }
 h2 { font-size: 1.15em; margin: .2em 0 .6em; }
 h3 { font-size: 1em; margin: 1em 0 .3em; }
 table { border-collapse: collapse; width: 100%; background: #fff; border: 1px solid var(--line); }
-th, td { padding: .35em .6em; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
+th, td { padding: .35em .6em; border-bottom: 1px solid var(--line); text-align: left; vertical-align: middle; }
 thead th { font-weight: 600; color: var(--muted); font-size: .85em; text-transform: uppercase; letter-spacing: .03em; }
 .num { text-align: right; font-variant-numeric: tabular-nums; }
 .muted { color: var(--muted); }
