@@ -115,7 +115,10 @@ def test_top_shows_rates_of_finished_jobs(stack, client, terminal):
     for _ in range(6):
         job = client.ok({"op": "lease", "queues": ["work"]})["job"]
         client.ok({"op": "ack", "id": job["id"], "lease": job["lease"]})
-    wait_until(lambda: float(top.row("work")[columns.index("DONE/S")]) > 0, what="a finished rate above 0")
+    def done_per_second():
+        rate = top.row("work")[columns.index("DONE/S")]
+        return 0 if rate == "-" else float(rate)  # "-" until two refreshes have been seen
+    wait_until(lambda: done_per_second() > 0, what="a finished rate above 0")
     top.press(b"Q")
     assert top.proc.wait(timeout=10) == 0
 
