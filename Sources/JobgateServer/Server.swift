@@ -175,6 +175,7 @@ public final class Server {
         Log.info("shutting down", ["connections": hub.count, "in_flight": store.inFlight])
         for l in listeners { l.close() }
         listeners = []
+        for h in httpServers { h.closeIdleConnections() }
         sweeper.stop()
         gateway.stopWaiting()
         for s in Array(gateway.openSessions) { s.stopReading() }

@@ -1,13 +1,18 @@
 """The web console's rules over plain HTTP: logins, CSRF tokens, the op allow-list, read-only
 mode, Host and Origin checks, and the settings that refuse an open console."""
+import http.client
 import json
 import os
 import re
+import signal
 import socket
+import ssl
 import subprocess
+import time
 
 import pytest
 
+from certs import make_ca, make_cert
 from console_helpers import ConsoleHTTP
 from jobgate_harness import ROOT, free_tcp_port, jobgate_binary
 
@@ -147,6 +152,36 @@ def test_metrics_and_the_console_share_the_listener(console):
     with socket.create_connection(("127.0.0.1", http.port), timeout=10) as s:
         s.sendall(f"POST /api/op HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {2 << 20}\r\n\r\n".encode())
         assert s.makefile("rb").readline().startswith(b"HTTP/1.1 413 ")
+
+
+def test_console_over_tls_gets_a_secure_cookie(stack_with, tmp_path):
+    make_ca(tmp_path, "ca")
+    cert, key = make_cert(tmp_path, "ca", "console", "IP:127.0.0.1,DNS:localhost")
+    port = free_tcp_port()
+    stack = stack_with("--http", f"tls://127.0.0.1:{port}", "--tls-cert", cert, "--tls-key", key, "--token", TOKEN)
+    context = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
+    conn = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
+    conn.request("POST", "/login", f"token={TOKEN}", {"Content-Type": "application/x-www-form-urlencoded"})
+    r = conn.getresponse()
+    flags = [f.strip() for f in r.headers["Set-Cookie"].split(";")]
+    assert r.status == 303 and "Secure" in flags and "HttpOnly" in flags
+    conn.close()
+    conn = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
+    conn.request("GET", "/api/stats", headers={"Cookie": flags[0]})
+    r = conn.getresponse()
+    assert r.status == 200 and json.loads(r.read())["ok"] is True
+    assert "serving the web console and metrics" in stack.gateway.read_log()
+
+
+def test_idle_browser_connections_do_not_hold_up_shutdown(console):
+    stack, http = console()
+    spare = socket.create_connection(("127.0.0.1", http.port))  # a browser's preconnect: nothing sent
+    http.request("GET", "/metrics")  # accepted, so the spare one is too
+    started = time.monotonic()
+    stack.gateway.proc.send_signal(signal.SIGTERM)
+    assert stack.gateway.proc.wait(timeout=15) == 0
+    assert time.monotonic() - started < 3
+    spare.close()
 
 
 @pytest.mark.parametrize("args, refused", [

@@ -62,9 +62,15 @@ public final class HTTPServer {
 
     /// Closes connections whose request has not arrived in full in time (a slow or idle client
     /// must not hold one of the few HTTP slots).
-    private func dropStalledRequests() {
+    private func dropStalledRequests() { closeUnread(olderThanMs: HTTPServer.readTimeoutMs) }
+
+    /// At shutdown: connections without a whole request (a browser's spare ones) close now, so
+    /// they do not hold the drain up; requests being answered still get their response.
+    public func closeIdleConnections() { closeUnread(olderThanMs: 0) }
+
+    private func closeUnread(olderThanMs age: UInt64) {
         let now = loop.nowMs
-        for exchange in Array(exchanges.values) where !exchange.read && now - exchange.startedMs > HTTPServer.readTimeoutMs {
+        for exchange in Array(exchanges.values) where !exchange.read && now - exchange.startedMs >= age {
             exchange.connection.close()
         }
     }
