@@ -83,7 +83,7 @@ private func percentDecoded(_ text: Substring, plusIsSpace: Bool) -> String? {
     while let b = utf8.next() {
         switch b {
         case UInt8(ascii: "%"):
-            guard let high = utf8.next().flatMap(hexValue), let low = utf8.next().flatMap(hexValue) else { return nil }
+            guard let high = utf8.next().flatMap(JSONScanner.hexValue), let low = utf8.next().flatMap(JSONScanner.hexValue) else { return nil }
             bytes.append(high << 4 | low)
         case UInt8(ascii: "+") where plusIsSpace:
             bytes.append(UInt8(ascii: " "))
@@ -92,15 +92,6 @@ private func percentDecoded(_ text: Substring, plusIsSpace: Bool) -> String? {
         }
     }
     return String(validating: bytes, as: UTF8.self)
-}
-
-private func hexValue(_ b: UInt8) -> UInt8? {
-    switch b {
-    case UInt8(ascii: "0")...UInt8(ascii: "9"): b - UInt8(ascii: "0")
-    case UInt8(ascii: "a")...UInt8(ascii: "f"): b - UInt8(ascii: "a") + 10
-    case UInt8(ascii: "A")...UInt8(ascii: "F"): b - UInt8(ascii: "A") + 10
-    default: nil
-    }
 }
 
 extension StringProtocol {
