@@ -133,16 +133,24 @@ def test_job_detail_and_its_actions(console, browser, screenshot):
     until(browser, lambda: "NOT_FOUND" in browser.find_element(By.ID, "main").text, "the deleted job to be gone")
 
 
-def test_an_op_the_gateway_refuses_shows_its_error_text(console, browser):
+def test_queued_jobs_in_either_order_or_the_gateways_error(console, browser):
+    """Lists queued jobs oldest or newest first with the `jobs` op; a gateway without it gets
+    its UNKNOWN_OP shown, as any refusal is."""
     stack, url = console()
-    enqueue(stack, "emails", 1)
+    older, newer = enqueue(stack, "emails", 2)
     with stack.client(unix=True) as c:
         has_jobs_op = c.call({"op": "jobs", "queue": "emails", "state": "queued"})["ok"]
     browser.get(url + "/#/queue/emails/queued/0")
-    if has_jobs_op:
-        until(browser, lambda: browser.find_elements(By.CSS_SELECTOR, "tr[data-job]"), "the queued job's row")
-    else:
+    if not has_jobs_op:
         until(browser, lambda: "UNKNOWN_OP: unknown op 'jobs'" in browser.find_element(By.ID, "main").text, "the gateway's error")
+        return
+
+    def first_row():
+        rows = browser.find_elements(By.CSS_SELECTOR, "tr[data-job]")
+        return rows[0].get_attribute("data-job") if rows else None
+    until(browser, lambda: first_row() == older, "the oldest job first")
+    click(browser, "#order")
+    until(browser, lambda: first_row() == newer, "the newest job first")
 
 
 def test_pause_and_resume_buttons(console, browser):

@@ -184,6 +184,13 @@ def test_idle_browser_connections_do_not_hold_up_shutdown(console):
     spare.close()
 
 
+def test_console_settings_from_the_environment():
+    env = {**os.environ, "JOBGATE_HTTP": "tcp://127.0.0.1:9", "JOBGATE_HTTP_READ_ONLY": "1"}
+    p = subprocess.run([jobgate_binary(), "serve", "--check", "--redis", "redis://127.0.0.1:1"],
+                       capture_output=True, text=True, timeout=30, env=env)
+    assert p.returncode == 0 and "web console: tcp://127.0.0.1:9 (read-only)" in p.stdout, p.stderr
+
+
 @pytest.mark.parametrize("args, refused", [
     (["--http", "tcp://0.0.0.0:9"], "without a token"),
     (["--http", "tcp://0.0.0.0:9", "--insecure"], None),

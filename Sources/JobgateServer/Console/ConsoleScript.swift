@@ -1,4 +1,4 @@
-/// The console's script: hash routes (#/, #/queue/Q/STATE/PAGE, #/job/ID), each view polled
+/// The console's script: hash routes (#/, #/queue/Q/STATE/PAGE/ORDER, #/job/ID), each view polled
 /// every 1.5 s through the JSON API. Text only goes into the page as text (never as HTML).
 let consoleScript = #"""
 "use strict";
@@ -82,9 +82,11 @@ function limitsText(limits) {
   return Object.entries(limits).map(([k, v]) => `${k} ${typeof v === "object" ? JSON.stringify(v) : v}`).join(", ");
 }
 
-function queueLink(queue, state, label) {
-  return el("a", {href: `#/queue/${encodeURIComponent(queue)}/${state}/0`}, label);
+function queueHref(queue, state, page, order) {
+  return `#/queue/${encodeURIComponent(queue)}/${state}/${page || 0}/${order || "oldest"}`;
 }
+
+function queueLink(queue, state, label) { return el("a", {href: queueHref(queue, state)}, label); }
 
 function showGateway(stats) {
   const gateway = stats.gateway || {};
@@ -126,8 +128,8 @@ function jobActions(job) {
   return actions;
 }
 
-async function jobPage(queue, state, page) {
-  const params = {queue, state, offset: page * PAGE_SIZE, limit: PAGE_SIZE, order: "oldest"};
+async function jobPage(queue, state, page, order) {
+  const params = {queue, state, offset: page * PAGE_SIZE, limit: PAGE_SIZE, order};
   const answer = await read("jobs", params);
   // Before the gateway had `jobs`, only failed jobs could be listed (with `failed`).
   if (!answer.ok && answer.error.code === "UNKNOWN_OP" && state === "failed") {
@@ -136,11 +138,11 @@ async function jobPage(queue, state, page) {
   return answer;
 }
 
-async function queueView(queue, state, page) {
-  const [answer, stats] = await Promise.all([jobPage(queue, state, page), read("stats")]);
+async function queueView(queue, state, page, order) {
+  const [answer, stats] = await Promise.all([jobPage(queue, state, page, order), read("stats")]);
   const counts = stats.ok ? stats.queues[queue] || {} : {};
   if (stats.ok) showGateway(stats);
-  const tabs = el("nav", {class: "tabs"}, STATES.map(s => el("a", {href: `#/queue/${encodeURIComponent(queue)}/${s}/0`, class: s === state ? "current" : null},
+  const tabs = el("nav", {class: "tabs"}, STATES.map(s => el("a", {href: queueHref(queue, s, 0, order), class: s === state ? "current" : null},
     s, counts[s] === undefined ? null : el("span", {class: "count"}, String(counts[s])))));
   const heading = el("h2", {}, el("a", {href: "#/"}, "queues"), " / ", queue, counts.paused ? el("span", {class: "badge"}, "paused") : null);
   if (!answer.ok) return [heading, tabs, el("p", {class: "error"}, errorText(answer))];
@@ -150,8 +152,10 @@ async function queueView(queue, state, page) {
     state === "queued" && answer.total ? button("Empty queue", {op: "empty", queue}, `Delete every queued job of ${queue}?`) : null);
   const pager = el("div", {class: "pager"},
     `${answer.total === 0 ? 0 : first + 1}–${first + answer.jobs.length} of ${answer.total}`,
-    page > 0 ? el("a", {href: `#/queue/${encodeURIComponent(queue)}/${state}/${page - 1}`}, "‹ previous") : null,
-    first + answer.jobs.length < answer.total ? el("a", {href: `#/queue/${encodeURIComponent(queue)}/${state}/${page + 1}`}, "next ›") : null);
+    page > 0 ? el("a", {href: queueHref(queue, state, page - 1, order)}, "‹ previous") : null,
+    first + answer.jobs.length < answer.total ? el("a", {href: queueHref(queue, state, page + 1, order)}, "next ›") : null,
+    el("a", {href: queueHref(queue, state, 0, order === "oldest" ? "newest" : "oldest"), id: "order"},
+      order === "oldest" ? "oldest first (show newest)" : "newest first (show oldest)"));
   const rows = answer.jobs.map(job => el("tr", {"data-job": job.id},
     el("td", {}, el("a", {href: "#/job/" + encodeURIComponent(job.id)}, job.id)),
     el("td", {}, job.func || "–"),
@@ -183,7 +187,10 @@ async function jobView(id) {
 
 function currentView() {
   const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
-  if (parts[0] === "queue" && parts[1]) return () => queueView(parts[1], STATES.includes(parts[2]) ? parts[2] : "queued", Math.max(0, parseInt(parts[3], 10) || 0));
+  if (parts[0] === "queue" && parts[1]) {
+    return () => queueView(parts[1], STATES.includes(parts[2]) ? parts[2] : "queued", Math.max(0, parseInt(parts[3], 10) || 0),
+      parts[4] === "newest" ? "newest" : "oldest");
+  }
   if (parts[0] === "job" && parts[1]) return () => jobView(parts[1]);
   return queuesView;
 }
