@@ -51,7 +51,7 @@ final class RequestRig {
         hub = ConnectionHub(loop: loop)
         var config = GatewayConfig()
         config.session.maxLine = RequestRig.maxLine
-        let store = RedisStore(loop: loop, endpoint: RedisEndpoint(server: .unix(path: "/nonexistent/redis.sock")))
+        let store = RedisStore(loop: loop, endpoint: RedisEndpoint(server: .unix(path: "/nonexistent/redis.sock")), scripts: Gateway.scripts)
         gateway = Gateway(loop: loop, store: store, config: config)
     }
 

@@ -54,8 +54,8 @@ public final class Server {
     public init(config: ServerConfig) throws(TLSError) {
         self.config = config
         hub = ConnectionHub(loop: loop)
-        store = RedisStore(loop: loop, endpoint: config.redis, tls: config.redisTLS, waitReplicas: config.waitReplicas,
-                           waitTimeoutMs: config.waitTimeoutMs)
+        store = RedisStore(loop: loop, endpoint: config.redis, scripts: Gateway.scripts, tls: config.redisTLS,
+                           waitReplicas: config.waitReplicas, waitTimeoutMs: config.waitTimeoutMs)
         gateway = Gateway(loop: loop, store: store, config: config.gateway)
         sweeper = Sweeper(gateway: gateway)
         listenerTLS = try loadListenerCertificate()

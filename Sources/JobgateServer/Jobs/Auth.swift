@@ -1,27 +1,33 @@
-/// `auth`: a TCP client proves it knows the gateway's token before anything else.
-extension Gateway {
-    static let maxFailedAuths = 3
+/// `auth`: a TCP or TLS client proves it knows the gateway's token before anything else.
+/// `{"op":"auth","token":T}` -> `{"ok":true}`, or UNAUTHORIZED; the third wrong token closes
+/// the connection.
+enum Auth: OpHandler {
+    static let maxFailures = 3
 
-    func auth(_ r: inout Request, _ reply: ReplyTicket) throws(OpError) {
+    static func decode(_ r: inout Request, _ g: Gateway) throws(OpError) -> [UInt8] {
         let given = Array(try r.requiredString("token").utf8)
         try r.rejectUnknownFields()
+        return given
+    }
+
+    static func run(_ given: [UInt8], _ g: Gateway, _ reply: ReplyTicket) {
         let session = reply.session
-        guard let token = config.token else {
+        guard let token = g.config.token else {
             reply.ok()  // no token configured: everyone is in already
             return
         }
-        if Gateway.constantTimeEqual(given, token) {
+        if constantTimeEqual(given, token) {
             session.authenticated = true
             reply.ok()
             return
         }
-        counters.authFailures += 1
+        g.counters.authFailures += 1
         session.failedAuths += 1
         Log.warn("auth failed", ["peer": session.connection.peer, "attempt": session.failedAuths])
         reply.fail(OpError(.unauthorized, "wrong token"))
         // Guessing needs many tries; a connection gets a few, however they are sent: lines
         // after the last allowed failure are not run, and the connection closes.
-        if session.failedAuths >= Gateway.maxFailedAuths { session.stopReading() }
+        if session.failedAuths >= maxFailures { session.stopReading() }
     }
 
     /// Compares without an early exit, so timing does not reveal how much of a guess was right.

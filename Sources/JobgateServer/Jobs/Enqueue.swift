@@ -1,62 +1,123 @@
 /// `enqueue`: one job, or a batch under `jobs`, created in one script call.
-extension Gateway {
-    /// A validated job, holding only what the enqueue script needs.
-    struct NewJob {
-        var id: String
-        var queue: String
-        var data: [UInt8]
-        var description: String?
-        var timeout: Int?
-        var resultTTL: Int?
-        var failureTTL: Int?
-        var ttl: Int?
-        var meta: [UInt8]?
-        var retries: Int?
-        var retryIntervals: String?
-        var atFront = false
-        var runAt: Double?
-        var delay: Double?
-        var dependsOn: String?
-        /// The gateway generated the id (a random uuid4): no duplicate check is needed.
-        var fresh = false
-
-        static let scriptSlots = 16
-
-        func appendArgs(to cmd: inout RESPArgs) {
-            cmd.arg(id)
-            cmd.arg(queue)
-            cmd.arg(data)
-            cmd.arg(description)
-            cmd.arg(timeout.map(String.init))
-            cmd.arg(resultTTL.map(String.init))
-            cmd.arg(failureTTL.map(String.init))
-            cmd.arg(ttl.map(String.init))
-            cmd.arg(meta ?? [])
-            cmd.arg(retries.map(String.init))
-            cmd.arg(retryIntervals)
-            cmd.arg(atFront ? "1" : "")
-            cmd.arg(runAt.map { String($0) })
-            cmd.arg(delay.map { String($0) })
-            cmd.arg(dependsOn)
-            cmd.arg(fresh ? "1" : "")
-        }
+/// `{"op":"enqueue","queue":Q,"func":F,"args":[...],"kwargs":{...},...}` -> `{"ok":true,"id":ID,"state":"queued"}`
+/// `{"op":"enqueue","queue":Q,"jobs":[{...},...]}` -> `{"ok":true,"jobs":[{"ok":true,"id":ID,"state":S},...]}`
+enum Enqueue: OpHandler {
+    /// enqueue.lua's arguments, per job.
+    enum Argument: Int, ScriptNames {
+        case id, queue, data, description, timeout, result_ttl, failure_ttl, ttl, meta, retries,
+             retry_intervals, at_front, run_at, delay, depends_on, fresh
     }
 
-    func enqueue(_ r: inout Request, _ reply: ReplyTicket) throws(OpError) {
+    enum Row: Int, ScriptNames { case state, run_at }
+
+    static let script = Script("enqueue", PackageResources.enqueue_lua, arguments: Argument.names, row: Row.names, writes: true)
+    static var scripts: [Script] { [script] }
+
+    struct Params {
+        var jobs: [NewJob]
+        /// Given as `jobs`: the reply lists each job's outcome.
+        var isBatch: Bool
+    }
+
+    static func decode(_ r: inout Request, _ g: Gateway) throws(OpError) -> Params {
         if let batch = try r.spanIfPresent("jobs", .array) {
             let defaultQueue = try r.string("queue")
             try r.rejectUnknownFields()
-            let jobs = try decodeBatch(batch, in: r.line) { (item: inout Request) throws(OpError) in
-                try decodeJob(&item, defaultQueue: defaultQueue)
+            let jobs = try g.decodeBatch(batch, in: r.line) { (item: inout Request) throws(OpError) in
+                try g.decodeJob(&item, defaultQueue: defaultQueue)
             }
-            runEnqueue(jobs, reply, batch: true)
-        } else {
-            let job = try decodeJob(&r, defaultQueue: nil)
-            try r.rejectUnknownFields()
-            runEnqueue([job], reply, batch: false)
+            return Params(jobs: jobs, isBatch: true)
+        }
+        let job = try g.decodeJob(&r, defaultQueue: nil)
+        try r.rejectUnknownFields()
+        return Params(jobs: [job], isBatch: false)
+    }
+
+    static func run(_ p: Params, _ g: Gateway, _ reply: ReplyTicket) {
+        g.store.run(script, argCount: p.jobs.count * Argument.allCases.count) { args in
+            for job in p.jobs { job.put(into: &args) }
+        } done: { result in
+            reply.answer(result) { rows, w throws(OpError) in
+                guard p.isBatch else {
+                    if let error = refusal(rows[0], id: p.jobs[0].id) { throw error }
+                    return writeEnqueued(p.jobs[0].id, rows[0], &w)
+                }
+                w.key("jobs")
+                w.raw("[")
+                for i in 0..<rows.count {
+                    if i > 0 { w.raw(",") }
+                    if let error = refusal(rows[i], id: p.jobs[i].id) {
+                        w.raw("{\"ok\":false"); w.key("id"); w.string(p.jobs[i].id)
+                        w.key("error"); w.errorObject(error); w.raw("}")
+                    } else {
+                        w.raw("{\"ok\":true")
+                        writeEnqueued(p.jobs[i].id, rows[i], &w)
+                        w.raw("}")
+                    }
+                }
+                w.raw("]")
+            }
         }
     }
 
+    /// A job the script refused (an error reply in its place), as a protocol error.
+    private static func refusal(_ row: RedisReply, id: String) -> OpError? {
+        guard row.isError else { return nil }
+        var error = RedisStore.opError(row.string)
+        if error.code == .duplicate { error.id = id }
+        return error
+    }
+
+    private static func writeEnqueued(_ id: String, _ row: RedisReply, _ w: inout JSONWriter) {
+        w.key("id"); w.string(id)
+        w.key("state"); w.string(row[Row.state].string)
+        if !row[Row.run_at].isNil { w.key("run_at"); w.int(row[Row.run_at].integer) }
+    }
+}
+
+/// A validated job, holding only what the enqueue script needs.
+struct NewJob {
+    var id: String
+    var queue: String
+    var data: [UInt8]
+    var description: String?
+    var timeout: Int?
+    var resultTTL: Int?
+    var failureTTL: Int?
+    var ttl: Int?
+    var meta: [UInt8]?
+    var retries: Int?
+    var retryIntervals: String?
+    var atFront = false
+    var runAt: Double?
+    var delay: Double?
+    var dependsOn: String?
+    /// The gateway generated the id (a random uuid4): no duplicate check is needed.
+    var fresh = false
+
+    func put(into args: inout RESPArgs) {
+        typealias A = Enqueue.Argument
+        args.put(A.id, id)
+        args.put(A.queue, queue)
+        args.put(A.data, data)
+        args.put(A.description, description)
+        args.put(A.timeout, timeout.map(String.init))
+        args.put(A.result_ttl, resultTTL.map(String.init))
+        args.put(A.failure_ttl, failureTTL.map(String.init))
+        args.put(A.ttl, ttl.map(String.init))
+        args.put(A.meta, meta ?? [])
+        args.put(A.retries, retries.map(String.init))
+        args.put(A.retry_intervals, retryIntervals)
+        args.put(A.at_front, atFront ? "1" : "")
+        args.put(A.run_at, runAt)
+        args.put(A.delay, delay)
+        args.put(A.depends_on, dependsOn)
+        args.put(A.fresh, fresh ? "1" : "")
+    }
+}
+
+/// Decoding a job's fields, shared by `enqueue` and the batch form.
+extension Gateway {
     /// Decodes every object of a batch's `jobs` array with `decode`; an invalid item refuses the
     /// whole request, naming the item.
     func decodeBatch<T>(_ batch: JSONSpan, in line: UnsafeRawBufferPointer,
@@ -82,58 +143,6 @@ extension Gateway {
         }
         guard !items.isEmpty else { throw OpError.bad("field 'jobs' must hold at least one job") }
         return items
-    }
-
-    private func runEnqueue(_ jobs: [NewJob], _ reply: ReplyTicket, batch: Bool) {
-        store.run(.enqueue, argCount: jobs.count * NewJob.scriptSlots) { cmd in
-            for job in jobs { job.appendArgs(to: &cmd) }
-        } done: { result in
-            switch result {
-            case .failure(let error):
-                reply.fail(error)
-            case .success(let rows):
-                if !batch {
-                    if let error = Gateway.refusal(rows[0], id: jobs[0].id) {
-                        reply.fail(error)
-                    } else {
-                        reply.ok { w in Gateway.writeEnqueued(jobs[0].id, rows[0], &w) }
-                    }
-                    return
-                }
-                reply.ok { w in
-                    w.key("jobs")
-                    w.raw("[")
-                    for i in 0..<rows.count {
-                        if i > 0 { w.raw(",") }
-                        let row = rows[i]
-                        if let error = Gateway.refusal(row, id: jobs[i].id) {
-                            w.raw("{\"ok\":false"); w.key("id"); w.string(jobs[i].id)
-                            w.key("error"); w.errorObject(error); w.raw("}")
-                        } else {
-                            w.raw("{\"ok\":true")
-                            Gateway.writeEnqueued(jobs[i].id, row, &w)
-                            w.raw("}")
-                        }
-                    }
-                    w.raw("]")
-                }
-            }
-        }
-    }
-
-    /// The enqueue script's per-job refusals, as protocol errors.
-    private static func refusal(_ row: RedisReply, id: String) -> OpError? {
-        switch row[0].string {
-        case "duplicate": OpError(.duplicate, "a job with this id already exists", id: id)
-        case "missing_parent": OpError(.notFound, "depends_on names job \(row[1].string), which does not exist")
-        default: nil
-        }
-    }
-
-    private static func writeEnqueued(_ id: String, _ row: RedisReply, _ w: inout JSONWriter) {
-        w.key("id"); w.string(id)
-        w.key("state"); w.string(row[0].string)
-        if row.count > 1 { w.key("run_at"); w.int(row[1].integer) }
     }
 
     /// Validates one job's fields. The payload is spliced into RQ's data form and compressed here,

@@ -21,3 +21,27 @@ extension Gateway {
         guard Names.isValidQueue(q) else { throw OpError.bad("\(field) must be \(Names.queueRule)") }
     }
 }
+
+/// The job and lease token that `heartbeat`, `ack`, `fail` and `release` name. A lease belongs
+/// to its token, never to a connection, so any connection may settle it.
+struct LeaseRef {
+    let id: String
+    let token: String
+
+    init(_ r: inout Request, _ g: Gateway) throws(OpError) {
+        id = try g.jobID(&r)
+        guard let token = try r.string("lease") else {
+            throw OpError.bad("missing field 'lease' (the lease token from the lease reply)")
+        }
+        guard Names.isValidJobID(token) else { throw OpError.bad("field 'lease' must be the lease token from the lease reply") }
+        self.token = token
+    }
+
+    /// For the ops that settle exactly one job (all but `ack`).
+    static func one(_ r: inout Request, _ g: Gateway) throws(OpError) -> LeaseRef {
+        if r.has("jobs") {
+            throw OpError.bad("'\(r.op ?? "")' takes one job (its 'id' and 'lease'); only 'ack' and 'enqueue' take a 'jobs' list")
+        }
+        return try LeaseRef(&r, g)
+    }
+}

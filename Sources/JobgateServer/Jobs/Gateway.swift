@@ -24,8 +24,9 @@ public struct GatewayConfig: Sendable {
 
 public let jobgateVersion = "0.1.0"
 
-/// Joins the line protocol to the store: decodes each op, runs its script, writes its reply.
-/// Every op lives in its own file as an extension; this file holds the dispatch.
+/// Joins the line protocol to the store. Each request goes through the op table (Ops.swift) to
+/// its op's file, which decodes it, runs its script and writes the reply; this file holds the
+/// connections and the dispatch.
 public final class Gateway: RequestHandler {
     let loop: EventLoop
     let store: RedisStore
@@ -73,42 +74,26 @@ public final class Gateway: RequestHandler {
         if failed { counters.errors += 1 }
     }
 
+    /// Parse, reject with one uniform reply, act: beanstalkd's dispatch_cmd over the op table.
     public func handle(_ request: inout Request, reply: ReplyTicket) {
-        guard let op = request.op else {
+        guard let name = request.op else {
             refuse(request.opProblem, op: nil, reply)
             return
         }
-        let slot = Counters.slot(op)
+        let slot = Gateway.opSlots[name] ?? Counters.opNames.count - 1
         counters.count(slot)
         var reply = reply
         reply.timing = (slot, loop.preciseNs)
         do throws(OpError) {
-            if op == "auth" { return try auth(&request, reply) }
-            if op == "quit" { return try quit(&request, reply) }
-            guard reply.session.authenticated else {
+            guard slot < Gateway.ops.count else { throw OpError(.unknownOp, "unknown op '\(name)'") }
+            let op = Gateway.ops[slot]
+            guard op.beforeAuth || reply.session.authenticated else {
                 throw OpError(.unauthorized, "send {\"op\":\"auth\",\"token\":...} first")
             }
-            switch op {
-            case "ping": try ping(&request, reply)
-            case "enqueue": try enqueue(&request, reply)
-            case "lease": try lease(&request, reply)
-            case "heartbeat": try heartbeat(&request, reply)
-            case "ack": try ack(&request, reply)
-            case "fail": try fail(&request, reply)
-            case "release": try release(&request, reply)
-            case "job": try job(&request, reply)
-            case "stats": try stats(&request, reply)
-            case "result": try result(&request, reply)
-            case "cancel": try cancel(&request, reply)
-            case "delete": try delete(&request, reply)
-            case "failed": try failed(&request, reply)
-            case "requeue": try requeue(&request, reply)
-            case "pause": try pause(&request, reply, paused: true)
-            case "resume": try pause(&request, reply, paused: false)
-            default: throw OpError(.unknownOp, "unknown op '\(op)'")
-            }
+            let run = try op.decode(self, &request)
+            run(reply)
         } catch {
-            refuse(error, op: op, reply)
+            refuse(error, op: name, reply)
         }
     }
 

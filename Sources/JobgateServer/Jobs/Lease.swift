@@ -1,15 +1,27 @@
 /// `lease`: hands out jobs in queue priority order, waiting up to `wait` seconds for one.
-struct LeaseParams {
-    var queues: [String]
-    var count: Int
-    var leaseFor: Double?
-    var worker: String
-    /// `count` was given: the reply is a `jobs` list rather than one `job`.
-    var wantsList: Bool
-}
+/// `{"op":"lease","queues":[Q,...],"wait":S,"count":N,"lease_for":S,"worker":W}` ->
+/// `{"ok":true,"job":{...}|null}`, or with `count`: `{"ok":true,"jobs":[...]}`
+enum Lease: OpHandler {
+    enum Argument: Int, ScriptNames { case count, lease_for, worker, queue_count }
+    /// One row per leased job.
+    enum Row: Int, ScriptNames {
+        case id, queue, data, meta, retries_left, attempt, expires_at, lease, lease_seconds
+    }
 
-extension Gateway {
-    func lease(_ r: inout Request, _ reply: ReplyTicket) throws(OpError) {
+    static let script = Script("lease", PackageResources.lease_lua, arguments: Argument.names, row: Row.names, writes: true)
+    static var scripts: [Script] { [script] }
+
+    struct Params {
+        var queues: [String]
+        var count: Int
+        var leaseFor: Double?
+        var worker: String
+        var waitMs: UInt64
+        /// `count` was given: the reply is a `jobs` list rather than one `job`.
+        var wantsList: Bool
+    }
+
+    static func decode(_ r: inout Request, _ g: Gateway) throws(OpError) -> Params {
         var queues: [String] = []
         if let list = try r.spanIfPresent("queues", .array) {
             let line = r.line
@@ -34,29 +46,53 @@ extension Gateway {
             throw OpError.bad("field 'queues' names at most \(Gateway.maxLeaseQueues) queues")
         }
         for q in queues { try Gateway.checkQueue(q, field: "queue name '\(q)'") }
-        let wait = try r.number("wait", in: 0...config.maxWait) ?? 0
-        let count = try r.integer("count", in: 1...config.maxLeaseCount)
+        let wait = try r.number("wait", in: 0...g.config.maxWait) ?? 0
+        let count = try r.integer("count", in: 1...g.config.maxLeaseCount)
         let leaseFor = try r.number("lease_for", in: 1...Gateway.maxLeaseSeconds)
         let worker = try r.string("worker") ?? ""
         guard worker.utf8.count <= Names.maxLength else { throw OpError.bad("field 'worker' is longer than \(Names.maxLength) bytes") }
         try r.rejectUnknownFields()
-        let params = LeaseParams(queues: queues, count: count ?? 1, leaseFor: leaseFor, worker: worker, wantsList: count != nil)
-        waiters.start(LeaseWaiter(reply: reply, params: params, deadlineMs: loop.nowMs + UInt64(wait * 1000)))
+        return Params(queues: queues, count: count ?? 1, leaseFor: leaseFor, worker: worker,
+                      waitMs: UInt64(wait * 1000), wantsList: count != nil)
     }
 
-    /// One attempt at taking jobs for a waiter; `done` gets the jobs (possibly none) and whether
-    /// undecodable jobs were taken out of the way (then another attempt may find good ones).
-    func takeJobs(_ p: LeaseParams, _ done: @escaping (Result<(jobs: [LeasedJob], skipped: Bool), OpError>) -> Void) {
+    static func run(_ p: Params, _ g: Gateway, _ reply: ReplyTicket) {
+        g.waiters.start(LeaseWaiter(reply: reply, queues: p.queues, deadlineMs: g.loop.nowMs + p.waitMs,
+                                    take: { done in take(p, g, done) },
+                                    answer: { jobs in render(jobs, p, reply) },
+                                    giveBack: { jobs in giveBack(jobs, g) }))
+    }
+
+    private static func render(_ jobs: [LeasedJob], _ p: Params, _ reply: ReplyTicket) {
+        reply.ok { out in
+            if p.wantsList {
+                out.key("jobs")
+                out.raw("[")
+                for (i, job) in jobs.enumerated() {
+                    if i > 0 { out.raw(",") }
+                    job.write(&out)
+                }
+                out.raw("]")
+            } else {
+                out.key("job")
+                if let job = jobs.first { job.write(&out) } else { out.raw("null") }
+            }
+        }
+    }
+
+    /// One attempt at taking jobs; `done` gets the jobs (possibly none) and whether undecodable
+    /// jobs were taken out of the way (then another attempt may find good ones).
+    private static func take(_ p: Params, _ g: Gateway, _ done: @escaping (Result<(jobs: [LeasedJob], skipped: Bool), OpError>) -> Void) {
         var tokens: [String] = []
-        for _ in 0..<p.count { tokens.append(ids.leaseToken()) }
-        store.run(.lease, argCount: 4 + p.queues.count + p.count) { cmd in
-            cmd.arg(p.count)
-            cmd.arg(p.leaseFor.map { String($0) })
-            cmd.arg(p.worker)
-            cmd.arg(p.queues.count)
-            for q in p.queues { cmd.arg(q) }
-            for t in tokens { cmd.arg(t) }
-        } done: { [unowned self] result in
+        for _ in 0..<p.count { tokens.append(g.ids.leaseToken()) }
+        g.store.run(script, argCount: Argument.allCases.count + p.queues.count + p.count) { args in
+            args.put(Argument.count, p.count)
+            args.put(Argument.lease_for, p.leaseFor)
+            args.put(Argument.worker, p.worker)
+            args.put(Argument.queue_count, p.queues.count)
+            for q in p.queues { args.arg(q) }
+            for t in tokens { args.arg(t) }
+        } done: { result in
             switch result {
             case .failure(let error):
                 done(.failure(error))
@@ -65,13 +101,13 @@ extension Gateway {
                 var broken: [(id: String, token: String)] = []
                 for i in 0..<rows.count {
                     let row = rows[i]
-                    if let job = LeasedJob(row: row, zlib: self.zlib) {
+                    if let job = LeasedJob(row: row, zlib: g.zlib) {
                         jobs.append(job)
                     } else {
-                        broken.append((row[0].string, row[7].string))
+                        broken.append((row[Row.id].string, row[Row.lease].string))
                     }
                 }
-                for b in broken { self.failUndecodable(id: b.id, token: b.token) }
+                for b in broken { failUndecodable(id: b.id, token: b.token, g) }
                 done(.success((jobs, !broken.isEmpty)))
             }
         }
@@ -79,20 +115,14 @@ extension Gateway {
 
     /// A job whose data is not RQ's JSON form (say, pickled by a default RQ producer) cannot be
     /// handed to a worker; it goes to the failed registry with the reason, where RQ's tools see it.
-    private func failUndecodable(id: String, token: String) {
+    private static func failUndecodable(id: String, token: String, _ g: Gateway) {
         let text = Array("jobgate cannot decode this job's data: it is not zlib/JSON [\"func\", null, [args], {kwargs}] (was it enqueued with RQ's default pickle serializer?)".utf8)
-        runFail(id: id, token: token, errorText: text[...], retry: false) { _ in }
+        Fail.settle(id: id, token: token, errorText: text[...], retry: false, g) { _ in }
     }
 
     /// Jobs leased for a client that went away go straight back, without spending a retry.
-    func giveBack(_ jobs: [LeasedJob]) {
-        for job in jobs {
-            store.run(.release, argCount: 3) { cmd in
-                cmd.arg(job.id)
-                cmd.arg(job.token)
-                cmd.arg("")
-            } done: { _ in }
-        }
+    private static func giveBack(_ jobs: [LeasedJob], _ g: Gateway) {
+        for job in jobs { Release.giveBack(id: job.id, token: job.token, g) }
     }
 }
 
@@ -109,17 +139,18 @@ struct LeasedJob {
     let leaseSeconds: Double
 
     init?(row: RedisReply, zlib: Zlib) {
-        guard row.count == 9, let data = JobData.decode(row[2].bytes, zlib: zlib) else { return nil }
-        id = row[0].string
-        queue = row[1].string
+        typealias R = Lease.Row
+        guard row.count == R.allCases.count, let data = JobData.decode(row[R.data].bytes, zlib: zlib) else { return nil }
+        id = row[R.id].string
+        queue = row[R.queue].string
         self.data = data
-        let m = row[3]
+        let m = row[R.meta]
         meta = m.isNil || (try? JSONScanner.validate(m.bytes)) == nil ? nil : Array(m.bytes)
-        retriesLeft = row[4].isNil ? 0 : Int(row[4].string) ?? 0
-        attempt = row[5].integer
-        expiresAt = row[6].double
-        token = row[7].string
-        leaseSeconds = row[8].double
+        retriesLeft = row[R.retries_left].isNil ? 0 : Int(row[R.retries_left].string) ?? 0
+        attempt = row[R.attempt].integer
+        expiresAt = row[R.expires_at].double
+        token = row[R.lease].string
+        leaseSeconds = row[R.lease_seconds].double
     }
 
     func write(_ w: inout JSONWriter) {

@@ -1,17 +1,26 @@
-/// A lease request that is waiting for a job.
+/// A lease request that is waiting for a job. The lease op supplies how to take jobs, how to
+/// answer with them, and how to give back jobs taken for a client that left.
 final class LeaseWaiter {
+    typealias Taken = Result<(jobs: [LeasedJob], skipped: Bool), OpError>
     let reply: ReplyTicket
-    let params: LeaseParams
+    let queues: [String]
     let deadlineMs: UInt64
+    let take: (@escaping (Taken) -> Void) -> Void
+    let answer: ([LeasedJob]) -> Void
+    let giveBack: ([LeasedJob]) -> Void
     var attempting = false
     var finished = false
     /// Wake-ups seen for this waiter's queues when its last attempt started.
     var epochAtAttempt: UInt64 = 0
 
-    init(reply: ReplyTicket, params: LeaseParams, deadlineMs: UInt64) {
+    init(reply: ReplyTicket, queues: [String], deadlineMs: UInt64, take: @escaping (@escaping (Taken) -> Void) -> Void,
+         answer: @escaping ([LeasedJob]) -> Void, giveBack: @escaping ([LeasedJob]) -> Void) {
         self.reply = reply
-        self.params = params
+        self.queues = queues
         self.deadlineMs = deadlineMs
+        self.take = take
+        self.answer = answer
+        self.giveBack = giveBack
     }
 }
 
@@ -24,9 +33,7 @@ final class LeaseWaiters {
     private var byQueue: [String: [LeaseWaiter]] = [:]
     private var epochs: [String: UInt64] = [:]
     private var waiting = 0
-    private lazy var ticker = LoopTimer(gateway.loop) { [unowned self] in self.tick() }
-    private var ticks = 0
-    private var tickerRunning = false
+    private lazy var ticker = WaitTicker(loop: gateway.loop) { [unowned self] secondly in self.tick(secondly) }
 
     init(gateway: Gateway) { self.gateway = gateway }
 
@@ -53,13 +60,13 @@ final class LeaseWaiters {
     }
 
     private func epoch(of w: LeaseWaiter) -> UInt64 {
-        w.params.queues.reduce(0) { $0 &+ (epochs[$1] ?? 0) }
+        w.queues.reduce(0) { $0 &+ (epochs[$1] ?? 0) }
     }
 
     private func attempt(_ w: LeaseWaiter) {
         w.attempting = true
         w.epochAtAttempt = epoch(of: w)
-        gateway.takeJobs(w.params) { [unowned self] result in
+        w.take { [unowned self] result in
             w.attempting = false
             switch result {
             case .failure(let error):
@@ -67,12 +74,12 @@ final class LeaseWaiters {
             case .success(let (jobs, skipped)):
                 if w.finished || !w.reply.session.isOpen {
                     // The client left (or shutdown answered it) while Redis was leasing.
-                    gateway.giveBack(jobs)
+                    w.giveBack(jobs)
                     if !w.finished { unregister(w) }
                 } else if !jobs.isEmpty || (!skipped && gateway.loop.nowMs >= w.deadlineMs) {
                     finish(w, jobs)
                     // More jobs may be waiting behind the ones just taken.
-                    if !jobs.isEmpty { for q in w.params.queues { wakeFirst(q) } }
+                    if !jobs.isEmpty { for q in w.queues { wakeFirst(q) } }
                 } else if skipped || epoch(of: w) != w.epochAtAttempt {
                     attempt(w)
                 } else {
@@ -85,23 +92,20 @@ final class LeaseWaiters {
     private func register(_ w: LeaseWaiter) {
         guard !w.finished else { return }
         if !isRegistered(w) {
-            for q in w.params.queues { byQueue[q, default: []].append(w) }
+            for q in w.queues { byQueue[q, default: []].append(w) }
             waiting += 1
         }
-        if !tickerRunning {
-            tickerRunning = true
-            ticker.start(afterMs: 50, repeatMs: 50)
-        }
+        ticker.ensureRunning()
     }
 
     private func isRegistered(_ w: LeaseWaiter) -> Bool {
-        byQueue[w.params.queues[0]]?.contains { $0 === w } ?? false
+        byQueue[w.queues[0]]?.contains { $0 === w } ?? false
     }
 
     private func unregister(_ w: LeaseWaiter) {
         guard isRegistered(w) else { return }
         waiting -= 1
-        for q in w.params.queues {
+        for q in w.queues {
             byQueue[q]?.removeAll { $0 === w }
             if byQueue[q]?.isEmpty == true { byQueue[q] = nil }
         }
@@ -114,21 +118,7 @@ final class LeaseWaiters {
             w.reply.fail(error)
             return
         }
-        let jobs = jobs ?? []
-        w.reply.ok { out in
-            if w.params.wantsList {
-                out.key("jobs")
-                out.raw("[")
-                for (i, job) in jobs.enumerated() {
-                    if i > 0 { out.raw(",") }
-                    job.write(&out)
-                }
-                out.raw("]")
-            } else {
-                out.key("job")
-                if let job = jobs.first { job.write(&out) } else { out.raw("null") }
-            }
-        }
+        w.answer(jobs ?? [])
     }
 
     /// Tries the longest-waiting idle waiter of `queue`; a success wakes the next in turn.
@@ -137,9 +127,8 @@ final class LeaseWaiters {
         if let w = list.first(where: { !$0.attempting && !$0.finished }) { attempt(w) }
     }
 
-    private func tick() {
+    private func tick(_ secondly: Bool) -> Bool {
         let now = gateway.loop.nowMs
-        ticks += 1
         var seen = Set<ObjectIdentifier>()
         for list in Array(byQueue.values) {
             for w in list where !w.finished && seen.insert(ObjectIdentifier(w)).inserted {
@@ -151,10 +140,7 @@ final class LeaseWaiters {
                 }
             }
         }
-        if ticks % 20 == 0 { queueReady(nil) }
-        if byQueue.isEmpty {
-            ticker.stop()
-            tickerRunning = false
-        }
+        if secondly { queueReady(nil) }
+        return !byQueue.isEmpty
     }
 }

@@ -44,7 +44,7 @@ extension Gateway {
             "max_integer": Double(Gateway.maxInteger),
             "max_failed_limit": Double(Gateway.maxFailedPage),
             "max_connections": Double(config.maxConnections),
-            "max_auth_failures": Double(Gateway.maxFailedAuths),
+            "max_auth_failures": Double(Auth.maxFailures),
         ]
     }
 

@@ -1,9 +1,9 @@
 /// What a gateway counts about itself: requests and their latency per op, connections, sweeps.
 /// Rendered by `stats` (JSON) and the Prometheus endpoint.
 struct Counters {
-    static let opNames = ["ping", "auth", "enqueue", "lease", "heartbeat", "ack", "fail", "release", "job", "stats",
-                          "result", "cancel", "delete", "failed", "requeue", "pause", "resume", "quit", "unknown"]
-    private static let index: [String: Int] = Dictionary(uniqueKeysWithValues: opNames.enumerated().map { ($1, $0) })
+    /// The op table's names, in its order, then one slot that every unknown name shares (so a
+    /// client cannot grow these tables).
+    static let opNames = Gateway.ops.map(\.name) + ["unknown"]
 
     var connectionsAccepted = 0
     var refusedConnections = 0
@@ -15,9 +15,6 @@ struct Counters {
     var redisRoundTrip = 0.0
     private(set) var ops = [Int](repeating: 0, count: opNames.count)
     private(set) var latency = [Histogram](repeating: Histogram(), count: opNames.count)
-
-    /// The op's slot; unknown names share one so a client cannot grow these tables.
-    static func slot(_ op: String) -> Int { index[op] ?? opNames.count - 1 }
 
     mutating func count(_ slot: Int) { ops[slot] += 1 }
 
@@ -45,7 +42,7 @@ struct Histogram {
 extension Gateway {
     /// One scrape: the queue counts from Redis (left out if Redis cannot answer), then everything else.
     public func scrapeMetrics(_ done: @escaping ([UInt8]) -> Void) {
-        store.run(.stats, argCount: 0) { _ in } done: { [unowned self] result in
+        store.run(Stats.script, argCount: 0) { _ in } done: { [unowned self] result in
             if case .success(let rows) = result {
                 done(self.renderMetrics(queues: rows))
             } else {
@@ -65,16 +62,17 @@ extension Gateway {
         }
         if let queues {
             family("jobgate_queue_jobs", "gauge", "Jobs per queue and state, from Redis (same on every gateway).")
-            let states = ["queued", "started", "scheduled", "failed", "finished"]
+            let states: [Stats.Row] = [.queued, .started, .scheduled, .failed, .finished]
             for i in 0..<queues.count {
                 let row = queues[i]
-                for (k, state) in states.enumerated() {
-                    sample("jobgate_queue_jobs", "queue=\"\(escapedForQuotes(row[0].string))\",state=\"\(state)\"", Double(row[k + 1].integer))
+                for state in states {
+                    sample("jobgate_queue_jobs", "queue=\"\(escapedForQuotes(row[Stats.Row.queue].string))\",state=\"\(state)\"", Double(row[state].integer))
                 }
             }
             family("jobgate_queue_paused", "gauge", "1 when the queue is paused.")
             for i in 0..<queues.count {
-                sample("jobgate_queue_paused", "queue=\"\(escapedForQuotes(queues[i][0].string))\"", Double(queues[i][6].integer))
+                let row = queues[i]
+                sample("jobgate_queue_paused", "queue=\"\(escapedForQuotes(row[Stats.Row.queue].string))\"", Double(row[Stats.Row.paused].integer))
             }
         }
         family("jobgate_requests_total", "counter", "Requests by op.")

@@ -3,6 +3,11 @@
 /// expired leases come back as failed attempts. Every gateway sweeps; the script is atomic and
 /// reads Redis's clock, so concurrent sweeps never move a job twice.
 final class Sweeper {
+    enum Argument: Int, ScriptNames { case limit, exc_info, exc_string, lock_owner }
+    enum Row: Int, ScriptNames { case promoted, expired, expired_ids }
+
+    static let script = Script("sweep", PackageResources.sweep_lua, arguments: Argument.names, row: Row.names, writes: true)
+
     private unowned let gateway: Gateway
     private lazy var timer = LoopTimer(gateway.loop) { [unowned self] in self.sweep() }
     private var running = false
@@ -34,19 +39,19 @@ final class Sweeper {
         running = true
         let limit = gateway.config.sweepLimit
         let sent = gateway.loop.preciseNs
-        gateway.store.run(.sweep, argCount: 4) { cmd in
-            cmd.arg(limit)
-            cmd.arg(expiredText)
-            cmd.arg(expiredTextBase64)
-            cmd.arg(gateway.config.schedulerLockOwner)
+        gateway.store.run(Sweeper.script, argCount: Argument.allCases.count) { args in
+            args.put(Argument.limit, limit)
+            args.put(Argument.exc_info, expiredText)
+            args.put(Argument.exc_string, expiredTextBase64)
+            args.put(Argument.lock_owner, gateway.config.schedulerLockOwner)
         } done: { [unowned self] result in
             running = false
             guard case .success(let counts) = result else { return }
             gateway.counters.redisRoundTrip = Double(gateway.loop.preciseNs - sent) / 1e9
-            let promoted = counts[0].integer, expired = counts[1].integer
+            let promoted = counts[Row.promoted].integer, expired = counts[Row.expired].integer
             gateway.counters.promoted += promoted
             gateway.counters.leaseExpiries += expired
-            if expired > 0 { Log.info("leases expired", ["count": expired, "ids": Sweeper.listed(counts[2], of: expired)]) }
+            if expired > 0 { Log.info("leases expired", ["count": expired, "ids": Sweeper.listed(counts[Row.expired_ids], of: expired)]) }
             if promoted >= limit || expired >= limit { sweep() }
         }
     }

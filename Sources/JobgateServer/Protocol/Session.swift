@@ -25,7 +25,8 @@ public final class Session: ConnectionDelegate {
     private var framer: LineFramer
     private var nextSeq: UInt64 = 0
     private var headSeq: UInt64 = 0
-    private var early: [UInt64: [UInt8]] = [:]
+    /// Replies completed before an earlier request's: they wait for their turn.
+    private var completedOutOfOrder: [UInt64: [UInt8]] = [:]
     private var peerEnded = false
     /// Set once no further request may run (shutdown, too many failed logins): lines already
     /// read, even in the same packet, are dropped unanswered.
@@ -81,7 +82,7 @@ public final class Session: ConnectionDelegate {
     }
 
     public func connectionClosed(_ connection: Connection) {
-        early = [:]
+        completedOutOfOrder = [:]
         handler.sessionClosed(self)
     }
 
@@ -107,12 +108,12 @@ public final class Session: ConnectionDelegate {
     func complete(_ seq: UInt64, _ bytes: [UInt8]) {
         guard !connection.isClosed else { return }
         guard seq == headSeq else {
-            early[seq] = bytes
+            completedOutOfOrder[seq] = bytes
             return
         }
         send(bytes)
         headSeq += 1
-        while let next = early.removeValue(forKey: headSeq) {
+        while let next = completedOutOfOrder.removeValue(forKey: headSeq) {
             send(next)
             headSeq += 1
         }
@@ -165,26 +166,44 @@ public struct ReplyTicket {
     public var timing: (slot: Int, startedNs: UInt64)? = nil
 
     public func ok(_ body: (inout JSONWriter) -> Void = { _ in }) {
-        var w = JSONWriter()
-        w.raw("{\"ok\":true")
-        if let ref { w.key("ref"); w.raw(ref) }
+        var w = opening(ok: true)
         body(&w)
-        w.raw("}\n")
-        session.complete(seq, w.bytes)
-        if let timing { session.handler.replied(slot: timing.slot, startedNs: timing.startedNs, failed: false) }
+        deliver(&w, failed: false)
+    }
+
+    /// Answers a script's reply with `render` (which may still refuse it), or the error that
+    /// kept the script from answering: the shape of most ops' replies.
+    public func answer(_ result: Result<RedisReply, OpError>, _ render: (RedisReply, inout JSONWriter) throws(OpError) -> Void) {
+        switch result {
+        case .failure(let error):
+            fail(error)
+        case .success(let value):
+            var w = opening(ok: true)
+            do { try render(value, &w) } catch { return fail(error) }
+            deliver(&w, failed: false)
+        }
     }
 
     public func fail(_ error: Error) {
         let e = error as? OpError ?? OpError(.internal, "\(error)")
-        var w = JSONWriter()
-        w.raw("{\"ok\":false")
-        if let ref { w.key("ref"); w.raw(ref) }
+        var w = opening(ok: false)
         w.key("error")
         w.errorObject(e)
         if let id = e.id { w.key("id"); w.string(id) }
+        deliver(&w, failed: true)
+    }
+
+    private func opening(ok: Bool) -> JSONWriter {
+        var w = JSONWriter()
+        w.raw(ok ? "{\"ok\":true" : "{\"ok\":false")
+        if let ref { w.key("ref"); w.raw(ref) }
+        return w
+    }
+
+    private func deliver(_ w: inout JSONWriter, failed: Bool) {
         w.raw("}\n")
         session.complete(seq, w.bytes)
-        if let timing { session.handler.replied(slot: timing.slot, startedNs: timing.startedNs, failed: true) }
+        if let timing { session.handler.replied(slot: timing.slot, startedNs: timing.startedNs, failed: failed) }
     }
 }
 

@@ -68,6 +68,8 @@ public struct RESPCommand: RESPArguments, Sendable {
 public struct RESPArgs: RESPArguments, Sendable {
     public private(set) var bytes: [UInt8] = []
     public private(set) var count = 0
+    /// Where the arguments of the op being added began (see `put`).
+    var opStart = 0
 
     public init(capacity: Int = 0) { bytes.reserveCapacity(capacity) }
 

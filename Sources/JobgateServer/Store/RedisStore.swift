@@ -28,9 +28,20 @@ public final class RedisStore {
     private let waitReplicas: Int
     private let waitTimeoutMs: Int
 
-    /// `tls` is the context for `endpoint.tls` (nil without TLS).
-    public init(loop: EventLoop, endpoint: RedisEndpoint, tls: TLSContext? = nil, commandTimeoutMs: UInt64 = 10_000,
-                waitReplicas: Int = 0, waitTimeoutMs: Int = 1000) {
+    /// The combined script (see `Script.combined`), and `SCRIPT LOAD` of it.
+    let source: [UInt8]
+    private let loadCommand: RESPCommand
+
+    /// `scripts` are every script an op may run; `tls` is the context for `endpoint.tls` (nil
+    /// without TLS).
+    public init(loop: EventLoop, endpoint: RedisEndpoint, scripts: [Script], tls: TLSContext? = nil,
+                commandTimeoutMs: UInt64 = 10_000, waitReplicas: Int = 0, waitTimeoutMs: Int = 1000) {
+        source = Script.combined(scripts)
+        var load = RESPCommand(argCount: 3, capacity: source.count + 64)
+        load.arg("SCRIPT")
+        load.arg("LOAD")
+        load.arg(source)
+        loadCommand = load
         self.loop = loop
         self.endpoint = endpoint
         self.commandTimeoutMs = commandTimeoutMs
@@ -103,7 +114,7 @@ public final class RedisStore {
                 checks -= 1
             }
         }
-        commands.send(RedisStore.loadCommand) { [unowned self] reply in
+        commands.send(loadCommand) { [unowned self] reply in
             guard !failed else { return }
             guard let reply, !reply.isError else {
                 let problem = reply.map { RedisProblem($0.string.hasPrefix("NOPERM") ? .refused : .unreachable, "SCRIPT LOAD failed: \($0.string)") }
@@ -198,7 +209,7 @@ public final class RedisStore {
     }
 
     private func resendAsEval(_ args: RESPArgs, _ done: @escaping (Result<RedisReply, OpError>) -> Void) {
-        let sent = commands.send(RedisStore.scriptCall("EVAL", Script.source, args)) { reply in
+        let sent = commands.send(RedisStore.scriptCall("EVAL", source, args)) { reply in
             guard let reply else { return done(.failure(RedisStore.lost)) }
             done(reply.isError ? .failure(RedisStore.opError(reply.string)) : .success(reply))
         }
@@ -217,16 +228,8 @@ public final class RedisStore {
     }
 
     private func reloadScript() {
-        commands.send(RedisStore.loadCommand) { _ in }
+        commands.send(loadCommand) { _ in }
     }
-
-    private static let loadCommand: RESPCommand = {
-        var load = RESPCommand(argCount: 3, capacity: Script.source.count + 64)
-        load.arg("SCRIPT")
-        load.arg("LOAD")
-        load.arg(Script.source)
-        return load
-    }()
 
     /// A Redis that stops answering (SIGSTOP, a slow disk, a network hole) must not hang
     /// clients. With Sentinel, the sentinels are asked each second whether the primary is still
@@ -242,13 +245,23 @@ public final class RedisStore {
         SentinelLookup(loop: loop, nodes: nodes, master: master, endpoint: endpoint, tls: tls) { [weak self] result in
             guard let self else { return }
             self.lookingUpPrimary = false
-            if case .success(let primary) = result, primary.description != inUse, self.commands.connectedTo == inUse {
+            guard case .success(let primary) = result, primary.description != inUse, self.commands.connectedTo == inUse else {
+                self.newPrimarySeen = nil
+                return
+            }
+            // Named twice in a row: one sentinel still catching up with a failover could
+            // otherwise send the gateway back and forth.
+            if self.newPrimarySeen == primary.description {
+                self.newPrimarySeen = nil
                 self.commands.disconnect("the sentinels name a new primary, \(primary)")
+            } else {
+                self.newPrimarySeen = primary.description
             }
         }.start()
     }
 
     private var lookingUpPrimary = false
+    private var newPrimarySeen: String?
 
     static let notConnected = OpError(.unavailable, "Redis is not connected; try again shortly")
     static let lost = OpError(.unavailable, "the connection to Redis was lost before it answered; the request may or may not have taken effect")

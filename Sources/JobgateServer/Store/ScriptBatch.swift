@@ -27,11 +27,12 @@ struct ScriptBatch {
 
     mutating func add(_ script: Script, argCount: Int, build: (inout RESPArgs) -> Void,
                       done: @escaping Handler) {
-        args.arg(script.rawValue)
+        args.arg(script.name)
         args.arg(argCount)
         let before = args.count
+        args.opStart = before
         build(&args)
-        precondition(args.count - before == argCount, "\(script) built \(args.count - before) arguments, declared \(argCount)")
+        precondition(args.count - before == argCount, "\(script.name) built \(args.count - before) arguments, declared \(argCount)")
         handlers.append(done)
         writes = writes || script.writes
     }

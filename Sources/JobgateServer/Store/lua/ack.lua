@@ -1,8 +1,9 @@
 -- ack.lua: leased jobs finished; each result is kept for its job's result_ttl (RQ's success path).
 -- KEYS: none (derived).
--- ARGV: triples, repeated: id, lease token, return_value (base64 of the result's JSON; '' = null).
--- Returns one answer per triple: 'finished', 'deleted' (result_ttl 0), or {error text} whose
--- first word is NOT_FOUND or LEASE_LOST. A batch settles each job on its own merits.
+-- ARGV: per job, repeated: A.id, A.lease (token), A.result (base64 of the result's JSON;
+--   '' = null).
+-- Returns one answer per job: 'finished', 'deleted' (result_ttl 0), or an error reply
+-- (NOT_FOUND, LEASE_LOST). A batch settles each job on its own merits.
 -- A job with RQ's Repeat (repeats_left > 0) runs again, as an RQ worker would: now, or after
 -- repeat_intervals[repeats_left - 1] (the last interval once the list runs out).
 
@@ -12,7 +13,7 @@ local finished = {}
 local function ack(id, token, value)
   local q, member, f = held_lease(id, token, true,
     {'worker_name', 'result_ttl', 'repeats_left', 'repeat_intervals', 'jobgate_awaited'})
-  if not q then return {member} end
+  if not q then return redis.error_reply(member) end
   execution_ended(id, token, f[1] or false)
   local awaited = f[5] or false
   local job, results = k_job(id), k_results(id)
@@ -56,8 +57,8 @@ local function ack(id, token, value)
 end
 
 local out = {}
-for i = 1, #ARGV, 3 do
-  out[#out + 1] = ack(ARGV[i], ARGV[i + 1], ARGV[i + 2])
+for b = 0, #ARGV - 1, A.tail - 1 do
+  out[#out + 1] = ack(ARGV[b + A.id], ARGV[b + A.lease], ARGV[b + A.result])
 end
 for _, q in ipairs(finished) do
   local entries = finished[q]

@@ -1,9 +1,9 @@
 -- cancel.lua: cancels a job that has not started, RQ's way (status canceled, rq:canceled).
 -- KEYS: none (derived).
--- ARGV: 1 id.
+-- ARGV: A.id.
 -- Returns 'canceled'; NOT_FOUND, or WRONG_STATE when the job is not queued, scheduled or deferred.
 
-local id = ARGV[1]
+local id = ARGV[A.id]
 local f = redis.call('HMGET', k_job(id), 'status', 'origin')
 if not f[2] then return redis.error_reply('NOT_FOUND no job ' .. id) end
 local status, q = f[1], f[2]

@@ -1,10 +1,10 @@
 -- delete.lua: removes a job and every trace of it, whatever its state. A lease on it is gone
 -- too: its holder's ack answers NOT_FOUND.
 -- KEYS: none (derived).
--- ARGV: 1 id.
+-- ARGV: A.id.
 -- Returns 'deleted'; NOT_FOUND when there is no such job.
 
-local id = ARGV[1]
+local id = ARGV[A.id]
 local q = redis.call('HGET', k_job(id), 'origin')
 if not q then return redis.error_reply('NOT_FOUND no job ' .. id) end
 redis.call('LREM', k_queue(q), 0, id)

@@ -3,17 +3,17 @@
 -- Redis then pays its per-call costs (a round trip, the clock, the AOF's MULTI/EXEC) once per
 -- batch instead of once per op. Each op still runs whole, in order, and no other client's
 -- command can run between them.
--- Loaded after the prelude and `run_op(n, ARGV)`, which runs op n's file (n: its place in
--- Script.swift) as a function with ARGV as its arguments.
+-- Loaded after the prelude and `run_op(name, ARGV)`, which runs the named script's file as a
+-- function with ARGV as its arguments (see Script.swift).
 -- KEYS: none.
--- ARGV: repeated per op: op number, m (its argument count), its m arguments.
+-- ARGV: repeated per op: script name, m (its argument count), its m arguments.
 -- Returns one reply per op: what the op returned (nil as a nil reply), or an error reply if it
 -- raised one (the ops before and after it still ran).
 
 local replies = {}
 local i = 1
 while i <= #ARGV do
-  local op, m = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
+  local op, m = ARGV[i], tonumber(ARGV[i + 1])
   local args = {}
   for j = 1, m do args[j] = ARGV[i + 1 + j] end
   local ok, reply = pcall(run_op, op, args)

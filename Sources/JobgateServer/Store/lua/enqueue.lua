@@ -1,53 +1,62 @@
 -- enqueue.lua: creates one or more jobs (a batch is one atomic step).
 -- KEYS: none (derived, see the prelude).
--- ARGV: 16 slots per job, repeated:
---   1 id, 2 queue, 3 data (zlib of ["func", null, args, kwargs]), 4 description, 5 timeout,
---   6 result_ttl, 7 failure_ttl, 8 ttl, 9 meta (JSON object), 10 retries, 11 retry_intervals
---   (JSON list), 12 at_front ('1' or ''), 13 run_at (Unix seconds, '' = now),
---   14 delay (seconds from now by Redis's clock, '' = none), 15 depends_on (JSON list of ids,
---   '' = none), 16 fresh ('1' when the caller generated the id as a random uuid4, which
---   cannot collide: the duplicate check is skipped).
---   '' means "not given": the field is left out of the job hash, as RQ does.
--- Returns one {state, run_at or missing parent id} per job: state 'queued', 'scheduled',
--- 'deferred', 'duplicate' or 'missing_parent'. A job depending on unfinished jobs is deferred
--- RQ's way (rq:deferred, both dependency sets) until they all finish.
+-- ARGV: per job, the arguments named in Enqueue.swift's EnqueueArgument (A.id, A.queue, ...),
+--   repeated; '' means "not given": the field is left out of the job hash, as RQ does.
+--   data is zlib of ["func", null, args, kwargs]; run_at is Unix seconds, delay seconds from
+--   now by Redis's clock; depends_on a JSON list of ids; fresh is '1' when the caller made the
+--   id as a random uuid4, which cannot collide (the duplicate check is skipped).
+-- Returns one row per job (R.state, R.run_at): state 'queued', 'scheduled' or 'deferred'; or
+-- an error reply for that job (DUPLICATE, NOT_FOUND for a missing parent). A job depending on
+-- unfinished jobs is deferred RQ's way (rq:deferred, both dependency sets) until they all finish.
 
-local STRIDE = 16
-local OPTIONAL = {[4] = 'description', [5] = 'timeout', [6] = 'result_ttl', [7] = 'failure_ttl',
-  [8] = 'ttl', [9] = 'meta', [10] = 'retries_left', [11] = 'retry_intervals'}
+local STRIDE = A.tail - 1
+-- Arguments stored as job fields of the same meaning when given.
+local OPTIONAL = {{A.description, 'description'}, {A.timeout, 'timeout'}, {A.result_ttl, 'result_ttl'},
+  {A.failure_ttl, 'failure_ttl'}, {A.ttl, 'ttl'}, {A.meta, 'meta'}, {A.retries, 'retries_left'},
+  {A.retry_intervals, 'retry_intervals'}}
+
+local function row(state, run_at)
+  local r = {}
+  r[R.state] = state
+  r[R.run_at] = run_at or false
+  return r
+end
 
 -- Ids to push per queue and end, in ARGV order: one push per queue once every job is written.
 local pushes = {}
 
 local function enqueue_one(b)
-  local id, q = ARGV[b + 1], ARGV[b + 2]
+  local id, q = ARGV[b + A.id], ARGV[b + A.queue]
   local job = k_job(id)
-  if ARGV[b + 16] ~= '1' and redis.call('EXISTS', job) == 1 then return {'duplicate'} end
+  if ARGV[b + A.fresh] ~= '1' and redis.call('EXISTS', job) == 1 then
+    return redis.error_reply('DUPLICATE a job with this id already exists')
+  end
   local parents, pending = {}, {}
-  if ARGV[b + 15] ~= '' then
-    parents = cjson.decode(ARGV[b + 15])
+  if ARGV[b + A.depends_on] ~= '' then
+    parents = cjson.decode(ARGV[b + A.depends_on])
     for _, p in ipairs(parents) do
       local st = redis.call('HGET', k_job(p), 'status')
-      if not st then return {'missing_parent', p} end
+      if not st then return redis.error_reply('NOT_FOUND depends_on names job ' .. p .. ', which does not exist') end
       if st ~= 'finished' then pending[#pending + 1] = p end
     end
   end
-  local fields = {'data', ARGV[b + 3], 'origin', q, 'created_at', NOW_TS}
+  local fields = {'data', ARGV[b + A.data], 'origin', q, 'created_at', NOW_TS}
   if #parents > 0 then
     fields[#fields + 1] = 'dependency_ids'
-    fields[#fields + 1] = ARGV[b + 15]
+    fields[#fields + 1] = ARGV[b + A.depends_on]
     fields[#fields + 1] = 'dependency_id'
     fields[#fields + 1] = parents[1]
   end
-  for slot = 4, 11 do
-    if ARGV[b + slot] ~= '' then
-      fields[#fields + 1] = OPTIONAL[slot]
-      fields[#fields + 1] = ARGV[b + slot]
+  for _, given in ipairs(OPTIONAL) do
+    local value = ARGV[b + given[1]]
+    if value ~= '' then
+      fields[#fields + 1] = given[2]
+      fields[#fields + 1] = value
     end
   end
-  local front = ARGV[b + 12] == '1'
-  local run_at = tonumber(ARGV[b + 13])
-  local delay = tonumber(ARGV[b + 14])
+  local front = ARGV[b + A.at_front] == '1'
+  local run_at = tonumber(ARGV[b + A.run_at])
+  local delay = tonumber(ARGV[b + A.delay])
   if delay then run_at = NOW + delay end
   register_queue(q)
   if #parents > 0 then redis.call('SADD', k_dependencies(id), unpack(parents)) end
@@ -67,13 +76,13 @@ local function enqueue_one(b)
     fields[#fields + 1] = '1'
   end
   redis.call('HSET', job, unpack(fields))
-  if ARGV[b + 8] ~= '' then redis.call('EXPIRE', job, ARGV[b + 8]) end
+  if ARGV[b + A.ttl] ~= '' then redis.call('EXPIRE', job, ARGV[b + A.ttl]) end
   if status == 'deferred' then
     redis.call('ZADD', k_deferred(q), SEC, id)
     for _, p in ipairs(pending) do redis.call('SADD', k_dependents(p), id) end
-    return {'deferred'}
+    return row('deferred')
   elseif status == 'scheduled' then
-    return {'scheduled', add_scheduled(id, q, run_at)}  -- status is in the HSET above
+    return row('scheduled', add_scheduled(id, q, run_at))  -- status is in the HSET above
   end
   local key = (front and 'L' or 'R') .. q
   if not pushes[key] then
@@ -81,7 +90,7 @@ local function enqueue_one(b)
     pushes[#pushes + 1] = pushes[key]
   end
   table.insert(pushes[key].ids, id)
-  return {'queued'}
+  return row('queued')
 end
 
 local out = {}

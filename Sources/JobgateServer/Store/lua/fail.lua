@@ -1,11 +1,16 @@
 -- fail.lua: a leased job's attempt failed.
 -- KEYS: none (derived).
--- ARGV: 1 id, 2 lease token, 3 error text zlib-compressed (RQ's exc_info),
---   4 base64 of that (RQ's exc_string), 5 '1' to retry while retries are left, '0' to fail now.
--- Returns {state, retries_left, retry_at}; NOT_FOUND or LEASE_LOST as errors.
+-- ARGV: A.id, A.lease (token), A.exc_info (the error text zlib-compressed, RQ's exc_info),
+--   A.exc_string (base64 of that, RQ's exc_string), A.retry ('1' to retry while retries are
+--   left, '0' to fail now).
+-- Returns a row (R.state, R.retries_left, R.retry_at); NOT_FOUND or LEASE_LOST as errors.
 
-local id, token = ARGV[1], ARGV[2]
+local id, token = ARGV[A.id], ARGV[A.lease]
 local q, member, f = held_lease(id, token, true, {'worker_name'})
 if not q then return redis.error_reply(member) end
 execution_ended(id, token, f[1] or false)
-return retry_or_fail(id, q, token, ARGV[5] == '1', ARGV[3], ARGV[4])
+local row = {}
+row[R.state], row[R.retries_left], row[R.retry_at] =
+  retry_or_fail(id, q, token, ARGV[A.retry] == '1', ARGV[A.exc_info], ARGV[A.exc_string])
+row[R.retry_at] = row[R.retry_at] or false
+return row

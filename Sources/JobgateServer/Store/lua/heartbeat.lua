@@ -1,12 +1,12 @@
 -- heartbeat.lua: pushes a live lease's expiry out.
 -- KEYS: none (derived).
--- ARGV: 1 id, 2 lease token, 3 extend seconds ('' = the lease's own length).
+-- ARGV: A.id, A.lease (token), A.extend (seconds; '' = the lease's own length).
 -- Returns the new expiry (Unix seconds, text); NOT_FOUND or LEASE_LOST as error replies.
 
-local id, token = ARGV[1], ARGV[2]
+local id, token = ARGV[A.id], ARGV[A.lease]
 local q, member, f = held_lease(id, token, false, {'jobgate_lease', 'worker_name'})
 if not q then return redis.error_reply(member) end
-local seconds = tonumber(ARGV[3]) or tonumber(f[1]) or DEFAULT_TIMEOUT
+local seconds = tonumber(ARGV[A.extend]) or tonumber(f[1]) or DEFAULT_TIMEOUT
 local expires = NOW + seconds
 redis.call('ZADD', k_wip(q), 'XX', num(expires), member)
 redis.call('HSET', k_job(id), 'last_heartbeat', NOW_TS)

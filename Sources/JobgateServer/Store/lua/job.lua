@@ -1,7 +1,11 @@
 -- job.lua: one consistent read of a job and its latest result.
 -- KEYS: none (derived).
--- ARGV: 1 id.
--- Returns {job hash as a flat field/value list, latest result entry's fields (or {})};
--- nil when there is no such job.
+-- ARGV: A.id.
+-- Returns a row (R.hash: the job hash as a flat field/value list, R.result: the latest
+-- result entry's fields, or {}); nil when there is no such job.
 
-return read_job(ARGV[1])
+local fields, result = read_job(ARGV[A.id])
+if not fields then return nil end
+local row = {}
+row[R.hash], row[R.result] = fields, result
+return row

@@ -1,21 +1,23 @@
 -- lease.lua: takes up to `count` jobs from the queues in strict priority order.
 -- KEYS: none (derived).
--- ARGV: 1 count, 2 lease seconds ('' = each job's timeout, default 180), 3 worker name,
---   4 n (number of queues), 5..4+n queue names, then `count` fresh lease tokens.
--- Returns one {id, queue, data, meta, retries_left, attempt, expires_at, token, lease_seconds}
--- per leased job. Ids whose job hash is gone (deleted, expired ttl) are dropped. A named worker
--- also gets RQ's worker and execution keys (see the prelude).
+-- ARGV: the arguments named in Lease.swift (A.count, A.lease_for: '' = each job's timeout,
+--   default 180; A.worker, A.queue_count), then that many queue names, then `count` fresh
+--   lease tokens.
+-- Returns one row per leased job (R.id, R.queue, R.data, ...: see Lease.Row). Ids whose job
+-- hash is gone (deleted, expired ttl) are dropped. A named worker also gets RQ's worker and
+-- execution keys (see the prelude).
 
-local count = tonumber(ARGV[1])
-local lease_for = tonumber(ARGV[2])
-local worker = ARGV[3]
-local nq = tonumber(ARGV[4])
+local count = tonumber(ARGV[A.count])
+local lease_for = tonumber(ARGV[A.lease_for])
+local worker = ARGV[A.worker]
+local nq = tonumber(ARGV[A.queue_count])
 local queues = {}
-for i = 1, nq do queues[i] = ARGV[4 + i] end
+for i = 1, nq do queues[i] = ARGV[A.tail + i - 1] end
+local first_token = A.tail + nq
 local out = {}
 
 for i = 1, nq do
-  local q = ARGV[4 + i]
+  local q = queues[i]
   if #out >= count then break end
   if not is_paused(q) then
     while #out < count do
@@ -29,7 +31,7 @@ for i = 1, nq do
           local seconds = lease_for or tonumber(f[2]) or DEFAULT_TIMEOUT
           -- RQ's timeout -1 means "no limit"; a lease must still end, heartbeats extend it.
           if seconds <= 0 then seconds = DEFAULT_TIMEOUT end
-          local token = ARGV[4 + nq + #out + 1]
+          local token = ARGV[first_token + #out]
           local attempt = (tonumber(f[5]) or 0) + 1
           local expires = num(NOW + seconds)  -- once: the score and the reply share it
           redis.call('HSET', job, 'status', 'started', 'started_at', NOW_TS, 'last_heartbeat', NOW_TS,
@@ -40,7 +42,11 @@ for i = 1, nq do
           leases[#leases + 1] = expires
           leases[#leases + 1] = id .. ':' .. token
           if worker ~= '' then execution_started(worker, queues, id, token, NOW + seconds) end
-          out[#out + 1] = {id, q, f[1], f[3] or false, f[4] or false, attempt, expires, token, tostring(seconds)}
+          local row = {}
+          row[R.id], row[R.queue], row[R.data], row[R.meta] = id, q, f[1], f[3] or false
+          row[R.retries_left], row[R.attempt], row[R.expires_at] = f[4] or false, attempt, expires
+          row[R.lease], row[R.lease_seconds] = token, tostring(seconds)
+          out[#out + 1] = row
         end
       end
       if #leases > 0 then redis.call('ZADD', k_wip(q), unpack(leases)) end

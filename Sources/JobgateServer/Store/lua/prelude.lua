@@ -169,14 +169,14 @@ local function release_dependents(id, parent_failed)
   if not parent_failed then redis.call('DEL', key) end
 end
 
--- A job and its newest result entry, as flat field lists; nil when there is no such job.
+-- A job's hash and its newest result entry, as flat field lists; nil when there is no such job.
 local function read_job(id)
   local fields = redis.call('HGETALL', k_job(id))
   if #fields == 0 then return nil end
   local latest = redis.call('XREVRANGE', k_results(id), '+', '-', 'COUNT', 1)
   local result = {}
   if #latest > 0 then result = latest[1][2] end
-  return {fields, result}
+  return fields, result
 end
 
 local function expire_or_persist(key, ttl)
@@ -239,7 +239,7 @@ local function fail_job(id, q, token, exc_zlib, exc_b64)
 end
 
 -- A failed attempt: again later while retries are left (RQ's interval rule), else failed.
--- Returns {state, retries_left, retry_at}.
+-- Returns the new state, the retries left and, when scheduled, when it runs again.
 local function retry_or_fail(id, q, token, allow_retry, exc_zlib, exc_b64)
   local job = k_job(id)
   local f = redis.call('HMGET', job, 'retries_left', 'retry_intervals', 'enqueue_at_front_on_retry')
@@ -254,11 +254,11 @@ local function retry_or_fail(id, q, token, allow_retry, exc_zlib, exc_b64)
     end
     redis.call('HSET', job, 'retries_left', left - 1, 'exc_info', exc_zlib)
     if delay > 0 then
-      return {'scheduled', left - 1, schedule(id, q, NOW + delay)}
+      return 'scheduled', left - 1, schedule(id, q, NOW + delay)
     end
     enqueue_now(id, q, f[3] == '1')
-    return {'queued', left - 1}
+    return 'queued', left - 1
   end
   fail_job(id, q, token, exc_zlib, exc_b64)
-  return {'failed', math.max(left, 0)}
+  return 'failed', math.max(left, 0)
 end

@@ -1,8 +1,9 @@
 -- requeue.lua: puts failed jobs back on their queue (RQ's FailedJobRegistry.requeue).
 -- KEYS: none (derived).
--- ARGV: 1 'id' or 'queue', 2 the job id or queue name, 3 most jobs to move (queue mode).
+-- ARGV: A.mode ('id' or 'queue'), A.target (the job id or queue name), A.limit (most jobs to
+--   move, queue mode).
 -- Each call is atomic; a whole queue is requeued by calling again until nothing is left.
--- Returns {moved, still failed}; NOT_FOUND, or WRONG_STATE for a job that is not failed.
+-- Returns a row (R.moved, R.still_failed); NOT_FOUND, or WRONG_STATE for a job that is not failed.
 
 local function requeue(id, q)
   redis.call('ZREM', k_failed(q), id)
@@ -12,18 +13,24 @@ local function requeue(id, q)
   enqueue_now(id, q, false)
 end
 
-if ARGV[1] == 'id' then
-  local id = ARGV[2]
+local function counts(moved, q)
+  local row = {}
+  row[R.moved], row[R.still_failed] = moved, redis.call('ZCARD', k_failed(q))
+  return row
+end
+
+if ARGV[A.mode] == 'id' then
+  local id = ARGV[A.target]
   local q = redis.call('HGET', k_job(id), 'origin')
   if not q then return redis.error_reply('NOT_FOUND no job ' .. id) end
   if not redis.call('ZSCORE', k_failed(q), id) then
     return redis.error_reply('WRONG_STATE job ' .. id .. ' is not in the failed registry')
   end
   requeue(id, q)
-  return {1, redis.call('ZCARD', k_failed(q))}
+  return counts(1, q)
 end
 
-local q, limit = ARGV[2], tonumber(ARGV[3])
+local q, limit = ARGV[A.target], tonumber(ARGV[A.limit])
 local moved = 0
 for _, id in ipairs(redis.call('ZRANGE', k_failed(q), 0, limit - 1)) do
   if redis.call('EXISTS', k_job(id)) == 1 then
@@ -33,4 +40,4 @@ for _, id in ipairs(redis.call('ZRANGE', k_failed(q), 0, limit - 1)) do
     redis.call('ZREM', k_failed(q), id)
   end
 end
-return {moved, redis.call('ZCARD', k_failed(q))}
+return counts(moved, q)

@@ -2,13 +2,14 @@
 -- Promotes due scheduled jobs (unless an RQ scheduler holds the queue's lock) and takes back
 -- expired leases as failed attempts.
 -- KEYS: none (derived).
--- ARGV: 1 most jobs to move per queue and kind, 2 zlib of the text "lease expired",
---   3 base64 of that, 4 the scheduler-lock owner name shared by all gateways.
--- Returns {promoted, expired, the first EXPIRED_IDS_SHOWN expired job ids}; a caller that sees
--- either count at the limit runs it again.
+-- ARGV: A.limit (most jobs to move per queue and kind), A.exc_info (zlib of the text "lease
+--   expired"), A.exc_string (base64 of that), A.lock_owner (the scheduler-lock owner name
+--   shared by all gateways).
+-- Returns a row (R.promoted, R.expired, R.expired_ids: the first EXPIRED_IDS_SHOWN of them); a
+-- caller that sees either count at the limit runs it again.
 
-local limit = tonumber(ARGV[1])
-local exc_zlib, exc_b64, owner = ARGV[2], ARGV[3], ARGV[4]
+local limit = tonumber(ARGV[A.limit])
+local exc_zlib, exc_b64, owner = ARGV[A.exc_info], ARGV[A.exc_string], ARGV[A.lock_owner]
 local promoted, expired = 0, 0
 local EXPIRED_IDS_SHOWN = 5
 local expired_ids = {}
@@ -50,4 +51,6 @@ for _, qkey in ipairs(redis.call('SMEMBERS', QUEUES)) do
     end
   end
 end
-return {promoted, expired, expired_ids}
+local row = {}
+row[R.promoted], row[R.expired], row[R.expired_ids] = promoted, expired, expired_ids
+return row

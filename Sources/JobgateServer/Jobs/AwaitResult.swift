@@ -1,11 +1,38 @@
 /// `result`: answers once a job reaches a final state (finished, failed, canceled, stopped), or
 /// when `wait` runs out, for producers that want RPC-style calls.
-extension Gateway {
-    func result(_ r: inout Request, _ reply: ReplyTicket) throws(OpError) {
-        let id = try jobID(&r)
-        let wait = try r.number("wait", in: 0...config.maxWait) ?? 0
+/// `{"op":"result","id":ID,"wait":S}` -> `{"ok":true,"done":true|false,"job":{...}}`
+enum AwaitResult: OpHandler {
+    enum Row: Int, ScriptNames { case final, hash, result }
+
+    static let script = Script("await", PackageResources.await_lua, arguments: JobArgument.names, row: Row.names, writes: true)
+    static var scripts: [Script] { [script] }
+
+    static func decode(_ r: inout Request, _ g: Gateway) throws(OpError) -> (id: String, waitMs: UInt64) {
+        let id = try g.jobID(&r)
+        let wait = try r.number("wait", in: 0...g.config.maxWait) ?? 0
         try r.rejectUnknownFields()
-        results.start(ResultWaiter(id: id, reply: reply, deadlineMs: loop.nowMs + UInt64(wait * 1000), wait: wait))
+        return (id, UInt64(wait * 1000))
+    }
+
+    static func run(_ p: (id: String, waitMs: UInt64), _ g: Gateway, _ reply: ReplyTicket) {
+        g.results.start(ResultWaiter(id: p.id, reply: reply, deadlineMs: g.loop.nowMs + p.waitMs))
+    }
+
+    /// One look at the job: it is marked awaited, so the script that ends it wakes the waiter.
+    static func check(_ id: String, _ g: Gateway, _ done: @escaping (Result<RedisReply, OpError>) -> Void) {
+        g.store.run(script, argCount: 1) { args in args.put(JobArgument.id, id) } done: { done($0) }
+    }
+
+    static func render(_ id: String, _ found: RedisReply?, _ g: Gateway, _ reply: ReplyTicket) {
+        reply.ok { w in
+            w.key("done"); w.bool(found.map { $0[Row.final].integer == 1 } ?? false)
+            w.key("job")
+            if let found {
+                JobView(row: found, hash: Row.hash, result: Row.result, zlib: g.zlib).write(id: id, &w)
+            } else {
+                w.raw("null")
+            }
+        }
     }
 }
 
@@ -13,14 +40,12 @@ final class ResultWaiter {
     let id: String
     let reply: ReplyTicket
     let deadlineMs: UInt64
-    let wait: Double
     var checking = false
 
-    init(id: String, reply: ReplyTicket, deadlineMs: UInt64, wait: Double) {
+    init(id: String, reply: ReplyTicket, deadlineMs: UInt64) {
         self.id = id
         self.reply = reply
         self.deadlineMs = deadlineMs
-        self.wait = wait
     }
 }
 
@@ -30,9 +55,7 @@ final class ResultWaiter {
 final class ResultWaiters {
     private unowned let gateway: Gateway
     private var byJob: [String: [ResultWaiter]] = [:]
-    private lazy var ticker = LoopTimer(gateway.loop) { [unowned self] in self.tick() }
-    private var ticks = 0
-    private var tickerRunning = false
+    private lazy var ticker = WaitTicker(loop: gateway.loop) { [unowned self] secondly in self.tick(secondly) }
 
     init(gateway: Gateway) { self.gateway = gateway }
 
@@ -47,15 +70,13 @@ final class ResultWaiters {
     }
 
     func finishAll() {
-        for list in byJob.values { for w in list { answer(w, final: false, nil) } }
+        for list in byJob.values { for w in list { AwaitResult.render(w.id, nil, gateway, w.reply) } }
         byJob = [:]
     }
 
     private func check(_ w: ResultWaiter) {
         w.checking = true
-        gateway.store.run(.await, argCount: 1) { cmd in
-            cmd.arg(w.id)
-        } done: { [unowned self] result in
+        AwaitResult.check(w.id, gateway) { [unowned self] result in
             w.checking = false
             switch result {
             case .failure(let error):
@@ -65,10 +86,10 @@ final class ResultWaiters {
                 remove(w)
                 w.reply.fail(OpError(.notFound, "no job \(w.id)"))
             case .success(let found):
-                let final = found[0].integer == 1
+                let final = found[AwaitResult.Row.final].integer == 1
                 if final || gateway.loop.nowMs >= w.deadlineMs || !w.reply.session.isOpen {
                     remove(w)
-                    answer(w, final: final, JobView(hash: found[1], latestResult: found[2], zlib: gateway.zlib))
+                    AwaitResult.render(w.id, found, gateway, w.reply)
                 } else {
                     add(w)
                 }
@@ -76,24 +97,9 @@ final class ResultWaiters {
         }
     }
 
-    private func answer(_ w: ResultWaiter, final: Bool, _ view: JobView?) {
-        w.reply.ok { out in
-            out.key("done"); out.bool(final)
-            if let view {
-                out.key("job")
-                view.write(id: w.id, &out)
-            } else {
-                out.key("job"); out.raw("null")
-            }
-        }
-    }
-
     private func add(_ w: ResultWaiter) {
         if !(byJob[w.id]?.contains { $0 === w } ?? false) { byJob[w.id, default: []].append(w) }
-        if !tickerRunning {
-            tickerRunning = true
-            ticker.start(afterMs: 50, repeatMs: 50)
-        }
+        ticker.ensureRunning()
     }
 
     private func remove(_ w: ResultWaiter) {
@@ -101,17 +107,13 @@ final class ResultWaiters {
         if byJob[w.id]?.isEmpty == true { byJob[w.id] = nil }
     }
 
-    private func tick() {
-        ticks += 1
+    private func tick(_ secondly: Bool) -> Bool {
         let now = gateway.loop.nowMs
         for list in Array(byJob.values) {
-            for w in list where !w.checking && (now >= w.deadlineMs || ticks % 20 == 0 || !w.reply.session.isOpen) {
+            for w in list where !w.checking && (now >= w.deadlineMs || secondly || !w.reply.session.isOpen) {
                 check(w)
             }
         }
-        if byJob.isEmpty {
-            ticker.stop()
-            tickerRunning = false
-        }
+        return !byJob.isEmpty
     }
 }

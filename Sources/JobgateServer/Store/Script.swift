@@ -1,0 +1,93 @@
+/// Names a script's arguments, or the fields of the rows it returns, in order: the case names
+/// are the names the Lua file uses (`A.lease_for` for an argument, `R.expires_at` for a row
+/// field), and the raw values (0, 1, ...) their places.
+public protocol ScriptNames: CaseIterable, RawRepresentable where RawValue == Int, AllCases == [Self] {}
+
+extension ScriptNames {
+    static var names: [String] { allCases.map { String(describing: $0) } }
+    /// 0-based place of `name` in the layout.
+    static func place(of name: Self) -> Int { name.rawValue }
+}
+
+/// One Lua file of `lua/`, with its layout. Redis gets every script as one: the prelude, each
+/// script as a function behind a header that turns its names into indices (`local A = {id = 1,
+/// ...}`), then `dispatch.lua`. So Swift and Lua agree on arguments and rows by name; a Lua
+/// name the layout lacks, or a layout name the Lua never uses, fails `ScriptLayoutTests`, and
+/// arguments built out of order fail an assertion in a debug build.
+public struct Script: Sendable {
+    public let name: String
+    let body: [UInt8]
+    let arguments: [String]
+    let rowFields: [String]
+    /// Whether it changes Redis (and so must reach the replicas before it is acknowledged when
+    /// jobgate waits for them).
+    let writes: Bool
+
+    init(_ name: String, _ body: [UInt8], arguments: [String] = [], row: [String] = [], writes: Bool) {
+        self.name = name
+        self.body = body
+        self.arguments = arguments
+        self.rowFields = row
+        self.writes = writes
+    }
+
+    /// `local A = {...}` and `local R = {...}`: 1-based indices. `A.tail` is the first index
+    /// after the named arguments (a script repeating its arguments per item steps by
+    /// `A.tail - 1`; one taking a list after them starts reading there).
+    var header: [UInt8] {
+        func table(_ names: [String], tail: Bool) -> String {
+            var entries = names.enumerated().map { "\($1) = \($0 + 1)" }
+            if tail { entries.append("tail = \(names.count + 1)") }
+            return "{" + entries.joined(separator: ", ") + "}"
+        }
+        return Array("local A = \(table(arguments, tail: true))\nlocal R = \(table(rowFields, tail: false))\n".utf8)
+    }
+
+    /// This script alone with the prelude, as a complete script (the benchmark's Redis-direct
+    /// target runs these).
+    var standalone: [UInt8] { PackageResources.prelude_lua + Array("\n".utf8) + header + body }
+
+    /// The one script the gateway loads: prelude, `run_op(name, ARGV)`, which runs the named
+    /// script as a function (made only when it runs: a table of all of them would be rebuilt
+    /// on every call, ~4 µs of Redis time), then the dispatcher.
+    static func combined(_ scripts: [Script]) -> [UInt8] {
+        var text = PackageResources.prelude_lua + Array("\nlocal function run_op(op, ARGV)\n".utf8)
+        for (i, s) in scripts.enumerated() {
+            text += Array("\(i == 0 ? "if" : "elseif") op == '\(s.name)' then return (function(ARGV)\n".utf8)
+            text += s.header + s.body + Array("\nend)(ARGV)\n".utf8)
+        }
+        text += Array("end\nreturn redis.error_reply('INTERNAL no script ' .. tostring(op))\nend\n".utf8)
+        return text + PackageResources.dispatch_lua
+    }
+}
+
+extension RedisReply {
+    /// A row's field by its name in the script's layout.
+    public subscript<N: ScriptNames>(_ field: N) -> RedisReply { self[N.place(of: field)] }
+}
+
+extension RESPArgs {
+    /// Appends the argument `name` of a script's layout. In a debug build, arguments out of
+    /// the layout's order stop the gateway at once, so a test that runs the op catches it.
+    public mutating func put<N: ScriptNames>(_ name: N, _ value: String) {
+        assertPlace(name)
+        arg(value)
+    }
+
+    public mutating func put<N: ScriptNames>(_ name: N, _ value: [UInt8]) {
+        assertPlace(name)
+        arg(value)
+    }
+
+    public mutating func put<N: ScriptNames>(_ name: N, _ value: Int) { put(name, String(value)) }
+
+    /// Not given: sent as the empty string, which the scripts read as "unset".
+    public mutating func put<N: ScriptNames>(_ name: N, _ value: String?) { put(name, value ?? "") }
+
+    public mutating func put<N: ScriptNames>(_ name: N, _ value: Double?) { put(name, value.map { String($0) }) }
+
+    private func assertPlace<N: ScriptNames>(_ name: N) {
+        assert((count - opStart) % N.allCases.count == N.place(of: name),
+               "argument '\(name)' out of its place in the layout \(N.names)")
+    }
+}

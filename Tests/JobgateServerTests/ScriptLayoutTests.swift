@@ -1,0 +1,51 @@
+import Testing
+@testable import JobgateServer
+
+/// Swift and Lua agree on every script's arguments and rows by name: a name a Lua file uses
+/// must be in the script's layout, and every name in the layout must be used.
+@Suite struct ScriptLayoutTests {
+    /// The `A.name` or `R.name` references in a script's body.
+    private func references(_ table: String, in body: [UInt8]) -> Set<String> {
+        let text = String(decoding: body, as: UTF8.self)
+        var names = Set<String>()
+        var rest = Substring(text)
+        while let found = rest.firstRange(of: table + ".") {
+            let before = found.lowerBound == text.startIndex ? " " : text[text.index(before: found.lowerBound)]
+            let name = rest[found.upperBound...].prefix { $0.isLetter || $0.isNumber || $0 == "_" }
+            if !(before.isLetter || before.isNumber || before == "_" || before == ".") { names.insert(String(name)) }
+            rest = rest[found.upperBound...]
+        }
+        return names
+    }
+
+    @Test(arguments: Gateway.scripts.map(\.name))
+    func luaUsesExactlyTheDeclaredNames(_ name: String) {
+        let script = Gateway.scripts.first { $0.name == name }!
+        let arguments = references("A", in: script.body).subtracting(["tail"])
+        #expect(arguments == Set(script.arguments), "\(name).lua's A.* names")
+        #expect(references("R", in: script.body) == Set(script.rowFields), "\(name).lua's R.* names")
+    }
+
+    @Test func everyScriptIsLoadedOnceAndNamesAreUnique() {
+        let names = Gateway.scripts.map(\.name)
+        #expect(Set(names).count == names.count)
+        for script in Gateway.scripts {
+            #expect(Set(script.arguments).count == script.arguments.count && Set(script.rowFields).count == script.rowFields.count)
+        }
+        let source = String(decoding: Script.combined(Gateway.scripts), as: UTF8.self)
+        for name in names { #expect(source.contains("op == '\(name)'")) }
+    }
+
+    @Test func headerNumbersTheNamesFromOne() {
+        let header = String(decoding: Lease.script.header, as: UTF8.self)
+        #expect(header.contains("local A = {count = 1, lease_for = 2, worker = 3, queue_count = 4, tail = 5}"))
+        #expect(header.contains("local R = {id = 1, queue = 2, data = 3,"))
+    }
+
+    @Test func opTableNamesAreUniqueAndMetricsFollowIt() {
+        let names = Gateway.ops.map(\.name)
+        #expect(Set(names).count == names.count)
+        #expect(Counters.opNames == names + ["unknown"])
+        #expect(Gateway.ops.filter(\.beforeAuth).map(\.name).sorted() == ["auth", "quit"])
+    }
+}
