@@ -3,8 +3,9 @@
 /// `{"op":"ack","jobs":[{"id":ID,"lease":T,"result":ANY},...]}` -> `{"ok":true,"jobs":[{"ok":true,"id":ID,"state":S},...]}`
 enum Ack: OpHandler {
     enum Argument: Int, ScriptNames { case id, lease, result }
+    enum Row: Int, ScriptNames { case state, queue }
 
-    static let script = Script("ack", PackageResources.ack_lua, arguments: Argument.names, writes: true)
+    static let script = Script("ack", PackageResources.ack_lua, arguments: Argument.names, row: Row.names, writes: true)
     static var scripts: [Script] { [script] }
 
     struct Item {
@@ -37,10 +38,11 @@ enum Ack: OpHandler {
                 args.put(Argument.result, item.value)
             }
         } done: { result in
+            g.countProcessed(result)
             reply.answer(result) { answers, w throws(OpError) in
                 guard p.isBatch else {
                     if answers[0].isError { throw RedisStore.opError(answers[0].string) }
-                    w.key("state"); w.string(answers[0].string)
+                    w.key("state"); w.string(answers[0][Row.state].string)
                     return
                 }
                 w.key("jobs"); w.raw("[")
@@ -52,7 +54,7 @@ enum Ack: OpHandler {
                     if a.isError {
                         w.key("error"); w.errorObject(RedisStore.opError(a.string))
                     } else {
-                        w.key("state"); w.string(a.string)
+                        w.key("state"); w.string(a[Row.state].string)
                     }
                     w.raw("}")
                 }

@@ -69,6 +69,13 @@ final class ResultWaiters {
         for id in ids { for w in byJob[id] ?? [] where !w.checking { check(w) } }
     }
 
+    func sessionClosed(_ session: Session) {
+        for id in Array(byJob.keys) {
+            byJob[id]?.removeAll { $0.reply.session === session }
+            if byJob[id]?.isEmpty == true { byJob[id] = nil }
+        }
+    }
+
     func finishAll() {
         for list in byJob.values { for w in list { AwaitResult.render(w.id, nil, gateway, w.reply) } }
         byJob = [:]

@@ -3,7 +3,7 @@
 /// `{"ok":true,"state":"scheduled"|"queued"|"failed","retries_left":N,"retry_at":E}`
 enum Fail: OpHandler {
     enum Argument: Int, ScriptNames { case id, lease, exc_info, exc_string, retry }
-    enum Row: Int, ScriptNames { case state, retries_left, retry_at }
+    enum Row: Int, ScriptNames { case state, retries_left, retry_at, queue }
 
     static let script = Script("fail", PackageResources.fail_lua, arguments: Argument.names, row: Row.names, writes: true)
     static var scripts: [Script] { [script] }
@@ -43,6 +43,6 @@ enum Fail: OpHandler {
             args.put(Argument.exc_info, compressed)
             args.put(Argument.exc_string, Base64.encode(compressed))
             args.put(Argument.retry, retry ? "1" : "0")
-        } done: { result in done(result) }
+        } done: { result in g.countFailedForGood(result); done(result) }
     }
 }

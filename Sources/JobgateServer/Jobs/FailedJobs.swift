@@ -22,14 +22,7 @@ enum FailedJobs: OpHandler {
             args.put(Argument.limit, p.limit)
         } done: { result in
             reply.answer(result) { page, w in
-                w.key("total"); w.int(page[0].integer)
-                w.key("jobs"); w.raw("[")
-                let rows = page[1]
-                for i in 0..<rows.count {
-                    if i > 0 { w.raw(",") }
-                    JobView(row: rows[i], hash: Row.hash, result: Row.result, zlib: g.zlib).write(id: rows[i][Row.id].string, &w)
-                }
-                w.raw("]")
+                ListJobs.writePage(page, id: Row.id, hash: Row.hash, result: Row.result, g, &w)
             }
         }
     }

@@ -66,7 +66,21 @@ public final class Gateway: RequestHandler {
 
     public func sessionClosed(_ session: Session) {
         sessions[session.connection.id] = nil
+        // Its waiting requests can no longer be answered: they stop waiting now.
+        waiters.sessionClosed(session)
+        results.sessionClosed(session)
         Log.debug("connection closed", ["id": session.connection.id])
+    }
+
+    public var nowMs: UInt64 { loop.nowMs }
+
+    public func after(ms: UInt64, _ body: @escaping () -> Void) {
+        var timer: LoopTimer?
+        timer = LoopTimer(loop) {
+            body()
+            timer = nil  // the closure holds the timer until it has fired
+        }
+        timer?.start(afterMs: ms)
     }
 
     public func replied(slot: Int, startedNs: UInt64, failed: Bool) {

@@ -59,11 +59,14 @@ enum Lease: OpHandler {
     static func run(_ p: Params, _ g: Gateway, _ reply: ReplyTicket) {
         g.waiters.start(LeaseWaiter(reply: reply, queues: p.queues, deadlineMs: g.loop.nowMs + p.waitMs,
                                     take: { done in take(p, g, done) },
-                                    answer: { jobs in render(jobs, p, reply) },
+                                    answer: { jobs in render(jobs, p, g, reply) },
                                     giveBack: { jobs in giveBack(jobs, g) }))
     }
 
-    private static func render(_ jobs: [LeasedJob], _ p: Params, _ reply: ReplyTicket) {
+    private static func render(_ jobs: [LeasedJob], _ p: Params, _ g: Gateway, _ reply: ReplyTicket) {
+        // A lease the client never reads would sit until it expires and then count as a failed
+        // attempt: if the connection breaks just after, the jobs go straight back instead.
+        if !jobs.isEmpty { reply.session.watchDelivery { giveBack(jobs, g) } }
         reply.ok { out in
             if p.wantsList {
                 out.key("jobs")

@@ -54,6 +54,15 @@ final class LeaseWaiters {
         }
     }
 
+    func sessionClosed(_ session: Session) {
+        for list in Array(byQueue.values) {
+            for w in list where w.reply.session === session && !w.finished {
+                unregister(w)
+                w.finished = true
+            }
+        }
+    }
+
     func finishAll() {
         for list in byQueue.values { for w in list where !w.finished { finish(w, []) } }
         byQueue = [:]

@@ -14,10 +14,13 @@ extension Gateway {
     static let maxDependencies = 100
     static let maxDescription = 4096
     /// Largest integer an integer field takes when it has no smaller limit (`timeout`, the TTLs,
-    /// retry intervals, `failed`'s `offset`, `requeue`'s `limit`): RQ keeps them in 32 bits.
+    /// retry intervals, `failed`'s and `jobs`' `offset`, `requeue`'s and `empty`'s `limit`): RQ
+    /// keeps them in 32 bits.
     static let maxInteger = Int(Int32.max)
     /// Largest page of `failed`.
     static let maxFailedPage = 1000
+    /// Largest page of `jobs`.
+    static let maxJobsPage = 1000
 
     /// Every limit by its `limits` name, in protocol.md's order. Whole numbers print without a
     /// fraction, so the seconds among them and the counts are written alike.
@@ -43,6 +46,7 @@ extension Gateway {
             "max_description": Double(Gateway.maxDescription),
             "max_integer": Double(Gateway.maxInteger),
             "max_failed_limit": Double(Gateway.maxFailedPage),
+            "max_jobs_limit": Double(Gateway.maxJobsPage),
             "max_connections": Double(config.maxConnections),
             "max_auth_failures": Double(Auth.maxFailures),
         ]

@@ -58,7 +58,7 @@ extension Gateway {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
         }
         func sample(_ name: String, _ labels: String, _ value: Double) {
-            out += labels.isEmpty ? "\(name) \(format(value))\n" : "\(name){\(labels)} \(format(value))\n"
+            out += labels.isEmpty ? "\(name) \(plainNumber(value))\n" : "\(name){\(labels)} \(plainNumber(value))\n"
         }
         if let queues {
             family("jobgate_queue_jobs", "gauge", "Jobs per queue and state, from Redis (same on every gateway).")
@@ -83,7 +83,7 @@ extension Gateway {
             var cumulative = 0
             for (b, bound) in Histogram.bounds.enumerated() {
                 cumulative += h.buckets[b]
-                sample("jobgate_request_duration_seconds_bucket", "op=\"\(op)\",le=\"\(format(bound))\"", Double(cumulative))
+                sample("jobgate_request_duration_seconds_bucket", "op=\"\(op)\",le=\"\(plainNumber(bound))\"", Double(cumulative))
             }
             sample("jobgate_request_duration_seconds_bucket", "op=\"\(op)\",le=\"+Inf\"", Double(h.count))
             sample("jobgate_request_duration_seconds_sum", "op=\"\(op)\"", h.sum)
@@ -110,8 +110,4 @@ extension Gateway {
         }
         return Array(out.utf8)
     }
-}
-
-private func format(_ v: Double) -> String {
-    v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(v)
 }

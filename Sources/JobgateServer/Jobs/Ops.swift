@@ -50,9 +50,12 @@ extension Gateway {
         Op("result", AwaitResult.self),
         Op("stats", Stats.self),
         Op("failed", FailedJobs.self),
+        Op("jobs", ListJobs.self),
         Op("requeue", Requeue.self),
         Op("cancel", Cancel.self),
         Op("delete", Delete.self),
+        Op("empty", Empty.self),
+        Op("forget", Forget.self),
         Op("pause", Pause.self),
         Op("resume", Resume.self),
     ]

@@ -9,6 +9,7 @@ enum Ping: OpHandler {
         reply.ok { w in
             w.key("version"); w.string(jobgateVersion)
             w.key("redis"); w.string(g.store.state)
+            w.key("redis_maxmemory_policy"); w.string(g.store.evictionPolicy)
             w.key("limits"); g.writeLimits(&w)
         }
     }

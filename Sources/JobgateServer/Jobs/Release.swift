@@ -2,7 +2,7 @@
 /// or after `delay`.
 /// `{"op":"release","id":ID,"lease":T,"delay":S}` -> `{"ok":true,"state":"queued"|"scheduled","run_at":E}`
 enum Release: OpHandler {
-    enum Argument: Int, ScriptNames { case id, lease, delay }
+    enum Argument: Int, ScriptNames { case id, lease, delay, undelivered }
     enum Row: Int, ScriptNames { case state, run_at }
 
     static let script = Script("release", PackageResources.release_lua, arguments: Argument.names, row: Row.names, writes: true)
@@ -24,17 +24,21 @@ enum Release: OpHandler {
         }
     }
 
-    /// A lease whose reply could not be delivered: the job goes straight back.
+    /// A lease whose reply did not reach its client: the job goes straight back, and the
+    /// attempt it was counted as is taken back too.
     static func giveBack(id: String, token: String, _ g: Gateway) {
-        release(id: id, token: token, delay: nil, g) { _ in }
+        release(id: id, token: token, delay: nil, undelivered: true, g) { result in
+            if case .success = result { Log.info("lease not delivered; job back in its queue", ["id": id]) }
+        }
     }
 
-    private static func release(id: String, token: String, delay: Double?, _ g: Gateway,
+    private static func release(id: String, token: String, delay: Double?, undelivered: Bool = false, _ g: Gateway,
                                 _ done: @escaping (Result<RedisReply, OpError>) -> Void) {
         g.store.run(script, argCount: Argument.allCases.count) { args in
             args.put(Argument.id, id)
             args.put(Argument.lease, token)
             args.put(Argument.delay, delay)
+            args.put(Argument.undelivered, undelivered ? "1" : "")
         } done: { result in done(result) }
     }
 }

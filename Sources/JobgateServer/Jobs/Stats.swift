@@ -1,7 +1,12 @@
 /// `stats`: per-queue counts from Redis (the same on every gateway) and this gateway's counters.
 /// `{"op":"stats"}` -> `{"ok":true,"queues":{Q:{"queued":N,...},...},"gateway":{...}}`
 enum Stats: OpHandler {
-    enum Row: Int, ScriptNames { case queue, queued, started, scheduled, failed, finished, paused }
+    enum Row: Int, ScriptNames {
+        case queue, queued, started, scheduled, deferred, failed, finished, canceled, paused, oldest_queued_seconds
+    }
+
+    /// The counts of a row, in the order `stats` and the metrics give them.
+    static let counts: [Row] = [.queued, .started, .scheduled, .deferred, .failed, .finished, .canceled]
 
     static let script = Script("stats", PackageResources.stats_lua, row: Row.names, writes: false)
     static var scripts: [Script] { [script] }
@@ -19,12 +24,14 @@ enum Stats: OpHandler {
                     let row = rows[i]
                     if i > 0 { w.raw(",") }
                     w.string(row[Row.queue].string)
-                    w.raw(":{\"queued\":"); w.int(row[Row.queued].integer)
-                    w.key("started"); w.int(row[Row.started].integer)
-                    w.key("scheduled"); w.int(row[Row.scheduled].integer)
-                    w.key("failed"); w.int(row[Row.failed].integer)
-                    w.key("finished"); w.int(row[Row.finished].integer)
+                    w.raw(":{")
+                    for (n, count) in counts.enumerated() {
+                        if n > 0 { w.raw(",") }
+                        w.string("\(count)"); w.raw(":"); w.int(row[count].integer)
+                    }
                     w.key("paused"); w.bool(row[Row.paused].integer == 1)
+                    w.key("oldest_queued_seconds")
+                    if row[Row.oldest_queued_seconds].isNil { w.raw("null") } else { w.seconds(row[Row.oldest_queued_seconds].double) }
                     w.raw("}")
                 }
                 w.raw("}")
@@ -40,7 +47,9 @@ enum Stats: OpHandler {
         w.key("connections"); w.int(g.sessionCount)
         w.key("connections_accepted"); w.int(g.counters.connectionsAccepted)
         w.key("waiting_leases"); w.int(g.waiters.count)
+        w.key("waiting_results"); w.int(g.results.count)
         w.key("redis"); w.string(g.store.state)
+        w.key("redis_maxmemory_policy"); w.string(g.store.evictionPolicy)
         w.key("redis_in_flight"); w.int(g.store.inFlight)
         w.key("errors"); w.int(g.counters.errors)
         w.key("lease_expiries"); w.int(g.counters.leaseExpiries)

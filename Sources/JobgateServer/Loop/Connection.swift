@@ -45,6 +45,18 @@ public final class Connection {
 
     public var isTLS: Bool { tls != nil }
 
+    /// Whether the peer has reset the connection (say, data reached a socket it had closed).
+    /// Asked of the socket's pending error: once the peer's end of stream was read, a read
+    /// reports that end, not the reset that came after it.
+    func peerReset() -> Bool {
+        var fd: uv_os_fd_t = -1
+        guard !isClosed, uv_fileno(uvHandle(stream), &fd) == 0 else { return false }
+        var error: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 else { return false }
+        return error == ECONNRESET || error == EPIPE
+    }
+
     /// Starts a client's TLS handshake; `established` runs once it is done.
     func startTLS(established: @escaping () -> Void) {
         guard let tls else { return established() }
@@ -223,7 +235,7 @@ public final class Connection {
         }
     }
 
-    func close(because reason: String) {
+    public func close(because reason: String) {
         if closeReason == nil { closeReason = reason }
         close()
     }

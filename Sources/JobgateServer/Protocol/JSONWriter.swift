@@ -1,5 +1,6 @@
-/// Appends JSON text to a byte buffer. Replies are written straight into a connection's
-/// output buffer with it; nothing builds an intermediate tree.
+/// Appends JSON text to a byte buffer without building a tree. Each reply is written into
+/// its own writer and handed to its session whole, which sends replies in request order; the
+/// web console and the command-line tools write their JSON with it too.
 public struct JSONWriter {
     public var bytes: [UInt8]
 

@@ -89,7 +89,7 @@ public struct Request {
     public mutating func number(_ name: StaticString, in range: ClosedRange<Double>) throws(OpError) -> Double? {
         guard let v = try number(name) else { return nil }
         guard range.contains(v) else {
-            throw OpError.bad("field '\(name)' must be between \(formatBound(range.lowerBound)) and \(formatBound(range.upperBound))")
+            throw OpError.bad("field '\(name)' must be between \(plainNumber(range.lowerBound)) and \(plainNumber(range.upperBound))")
         }
         return v
     }
@@ -128,10 +128,6 @@ public struct Request {
             throw OpError.bad("field '\(name)' is unknown" + (op.map { " for op '\($0)'" } ?? ""))
         }
     }
-}
-
-private func formatBound(_ v: Double) -> String {
-    v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(v)
 }
 
 private func wrongKind(_ name: StaticString, _ kinds: [JSONKind], _ got: JSONKind) -> OpError {

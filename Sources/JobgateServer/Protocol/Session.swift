@@ -4,6 +4,9 @@ public protocol RequestHandler: AnyObject {
     func sessionClosed(_ session: Session)
     /// A timed request was answered (for latency histograms and error counts).
     func replied(slot: Int, startedNs: UInt64, failed: Bool)
+    /// Milliseconds of the loop's clock, and a way to run something later on the loop.
+    var nowMs: UInt64 { get }
+    func after(ms: UInt64, _ body: @escaping () -> Void)
 }
 
 public struct SessionLimits: Sendable {
@@ -36,6 +39,16 @@ public final class Session: ConnectionDelegate {
     public var failedAuths = 0
     /// Where replies go instead of the connection, for requests that do not arrive as lines on it.
     private let output: (([UInt8]) -> Void)?
+    /// What undoes a reply the peer may never have read (a lease handed out), with when it was
+    /// written: run if the connection breaks within `Session.deliveryWindowMs` of that.
+    private var undoIfLost: [(writtenMs: UInt64, undo: () -> Void)] = []
+    private var lingering = false
+    /// How long after a reply a reset still counts as that reply being lost. A peer that had
+    /// closed its socket resets the connection as soon as data reaches it; this covers the trip.
+    static let deliveryWindowMs: UInt64 = 1000
+    /// How long an ended peer's connection stays open after its last watched reply, to see
+    /// whether that reply was refused.
+    static let lingerMs: UInt64 = 200
 
     public init(connection: Connection, handler: RequestHandler, limits: SessionLimits) {
         self.connection = connection
@@ -83,7 +96,19 @@ public final class Session: ConnectionDelegate {
 
     public func connectionClosed(_ connection: Connection) {
         completedOutOfOrder = [:]
+        let lost = connection.closeReason != nil
+        let recent = undoIfLost.filter { handler.nowMs - $0.writtenMs <= Session.deliveryWindowMs }
+        undoIfLost = []
+        if lost { for entry in recent { entry.undo() } }
         handler.sessionClosed(self)
+    }
+
+    /// The reply just completed hands out something the peer must act on; if the connection
+    /// breaks before the peer can have read it, `undo` runs.
+    func watchDelivery(_ undo: @escaping () -> Void) {
+        let now = handler.nowMs
+        undoIfLost.removeAll { now - $0.writtenMs > Session.deliveryWindowMs }
+        undoIfLost.append((now, undo))
     }
 
     private func dispatch(_ event: LineFramer.Event) {
@@ -136,7 +161,16 @@ public final class Session: ConnectionDelegate {
     }
 
     private func closeIfDone() {
-        if output == nil && peerEnded && outstanding == 0 && connection.pendingOutput == 0 { connection.close() }
+        guard output == nil && peerEnded && outstanding == 0 && connection.pendingOutput == 0 else { return }
+        guard !undoIfLost.isEmpty else { return connection.close() }
+        // A peer that ended its side may have closed its socket altogether: then the replies
+        // just written come back as a reset. Wait for it a moment before closing.
+        guard !lingering else { return }
+        lingering = true
+        handler.after(ms: Session.lingerMs) { [weak self] in
+            guard let self, !self.connection.isClosed else { return }
+            if self.connection.peerReset() { self.connection.close(because: "reset by the peer") } else { self.connection.close() }
+        }
     }
 
     /// Answers one unsolicited error (e.g. OVERLOADED) and closes once it is written.

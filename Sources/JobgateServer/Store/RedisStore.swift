@@ -102,6 +102,7 @@ public final class RedisStore {
     /// scripts do: touch jobgate's and RQ's keys and publish wake-ups. A user who may not is
     /// refused here, with the grant it lacks, rather than failing every op later.
     private func prepare() {
+        checkEvictionPolicy()
         var failed = false
         var checks = RedisStore.permissionChecks.count
         for (command, grant) in RedisStore.permissionChecks {
@@ -125,6 +126,26 @@ public final class RedisStore {
             self.isReady = true
             self.onStateChange?(nil)
             self.onQueueReady?(nil)
+        }
+    }
+
+    /// Redis's `maxmemory-policy`, as of the last connect: "unknown" when Redis will not say
+    /// (CONFIG is often renamed or forbidden on managed Redis).
+    public private(set) var evictionPolicy = "unknown"
+
+    /// Any policy but noeviction lets Redis delete keys when it is full: queued jobs among them,
+    /// silently. Said once per connect; `ping` and `stats` show the policy.
+    private func checkEvictionPolicy() {
+        commands.send(RESPCommand(["CONFIG", "GET", "maxmemory-policy"])) { [unowned self] reply in
+            guard let reply, !reply.isError, reply.count == 2 else {
+                self.evictionPolicy = "unknown"
+                return
+            }
+            self.evictionPolicy = reply[1].string
+            if self.evictionPolicy != "noeviction" {
+                Log.warn("Redis may evict keys when full, jobs among them; set maxmemory-policy noeviction",
+                         ["maxmemory_policy": self.evictionPolicy])
+            }
         }
     }
 
@@ -272,7 +293,10 @@ public final class RedisStore {
         let rest = text.dropFirst(word.count).drop { $0 == " " }
         if let code = ErrorCode(rawValue: String(word)) { return OpError(code, String(rest)) }
         switch word {
-        case "LOADING", "BUSY", "READONLY", "MASTERDOWN", "OOM", "NOREPLICAS", "TRYAGAIN", "MISCONF", "NOPERM", "NOAUTH":
+        case "OOM":
+            // Redis refuses a script before its first write, so nothing of the op was written.
+            return OpError(.unavailable, "Redis is full (maxmemory reached) and wrote nothing; free memory or raise maxmemory, then retry. Redis: \(text)")
+        case "LOADING", "BUSY", "READONLY", "MASTERDOWN", "NOREPLICAS", "TRYAGAIN", "MISCONF", "NOPERM", "NOAUTH":
             return OpError(.unavailable, "Redis: \(text)")
         default:
             return OpError(.internal, "Redis: \(text)")

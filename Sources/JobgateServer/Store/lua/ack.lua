@@ -2,13 +2,20 @@
 -- KEYS: none (derived).
 -- ARGV: per job, repeated: A.id, A.lease (token), A.result (base64 of the result's JSON;
 --   '' = null).
--- Returns one answer per job: 'finished', 'deleted' (result_ttl 0), or an error reply
--- (NOT_FOUND, LEASE_LOST). A batch settles each job on its own merits.
+-- Returns one answer per job: a row (R.state: 'finished', or 'deleted' for result_ttl 0;
+-- R.queue, for the gateway's per-queue counters), or an error reply (NOT_FOUND, LEASE_LOST).
+-- A batch settles each job on its own merits.
 -- A job with RQ's Repeat (repeats_left > 0) runs again, as an RQ worker would: now, or after
 -- repeat_intervals[repeats_left - 1] (the last interval once the list runs out).
 
 -- Score, id pairs per queue for rq:finished: one ZADD per queue once every job is settled.
 local finished = {}
+
+local function answer(state, q)
+  local row = {}
+  row[R.state], row[R.queue] = state, q
+  return row
+end
 
 local function ack(id, token, value)
   local q, member, f = held_lease(id, token, true,
@@ -22,7 +29,7 @@ local function ack(id, token, value)
   if ttl == 0 then
     redis.call('DEL', job, results, k_dependencies(id))
     announce_done(id, awaited)
-    return 'deleted'
+    return answer('deleted', q)
   end
   redis.call('HSET', job, 'status', 'finished', 'ended_at', NOW_TS)
   if value ~= '' then
@@ -53,7 +60,7 @@ local function ack(id, token, value)
     expire_or_persist(job, ttl)
   end
   announce_done(id, awaited)
-  return 'finished'
+  return answer('finished', q)
 end
 
 local out = {}

@@ -3,7 +3,7 @@
 -- ARGV: A.id, A.lease (token), A.exc_info (the error text zlib-compressed, RQ's exc_info),
 --   A.exc_string (base64 of that, RQ's exc_string), A.retry ('1' to retry while retries are
 --   left, '0' to fail now).
--- Returns a row (R.state, R.retries_left, R.retry_at); NOT_FOUND or LEASE_LOST as errors.
+-- Returns a row (R.state, R.retries_left, R.retry_at, R.queue); NOT_FOUND or LEASE_LOST as errors.
 
 local id, token = ARGV[A.id], ARGV[A.lease]
 local q, member, f = held_lease(id, token, true, {'worker_name'})
@@ -13,4 +13,5 @@ local row = {}
 row[R.state], row[R.retries_left], row[R.retry_at] =
   retry_or_fail(id, q, token, ARGV[A.retry] == '1', ARGV[A.exc_info], ARGV[A.exc_string])
 row[R.retry_at] = row[R.retry_at] or false
+row[R.queue] = q
 return row

@@ -1,12 +1,15 @@
 -- release.lua: gives a leased job back without spending a retry.
 -- KEYS: none (derived).
--- ARGV: A.id, A.lease (token), A.delay (seconds; '' or 0 = back at the front of its queue now).
+-- ARGV: A.id, A.lease (token), A.delay (seconds; '' or 0 = back at the front of its queue now),
+--   A.undelivered ('1' when the lease's reply never reached its client: the attempt the lease
+--   counted is taken back).
 -- Returns a row (R.state, R.run_at); NOT_FOUND or LEASE_LOST as errors.
 
 local id, token = ARGV[A.id], ARGV[A.lease]
 local q, member, f = held_lease(id, token, true, {'worker_name'})
 if not q then return redis.error_reply(member) end
 execution_ended(id, token, f[1] or false)
+if ARGV[A.undelivered] == '1' then redis.call('HINCRBY', k_job(id), 'jobgate_attempts', -1) end
 local delay = tonumber(ARGV[A.delay]) or 0
 local row = {}
 if delay > 0 then

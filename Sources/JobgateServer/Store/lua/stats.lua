@@ -1,16 +1,43 @@
 -- stats.lua: counts per queue, for every queue RQ's tools would list.
 -- KEYS: none (derived).
 -- ARGV: none.
--- Returns one row per queue (R.queue, R.queued, R.started, R.scheduled, R.failed, R.finished,
--- R.paused: 1 or 0).
+-- Returns one row per queue (R.queue, R.queued, R.started, R.scheduled, R.deferred, R.failed,
+-- R.finished, R.canceled, R.paused: 1 or 0, R.oldest_queued_seconds: how long the job at the
+-- head of the queue has waited, by Redis's clock, as text; nil when the queue is empty or the
+-- head job has no readable enqueued_at). Counting costs O(1) per queue and key; the age reads
+-- one job per queue.
+
+-- Unix seconds of an RQ timestamp ('%Y-%m-%dT%H:%M:%S.%fZ', UTC); nil if it is not one.
+local function rq_ts_seconds(text)
+  local y, m, d, hh, mm, ss, frac = string.match(text or '', '^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)%.?(%d*)')
+  if not y then return nil end
+  y, m, d = tonumber(y), tonumber(m), tonumber(d)
+  -- Days from the civil date (the inverse of rq_ts in the prelude), March-based years.
+  if m <= 2 then y = y - 1 end
+  local era = math.floor(y / 400)
+  local yoe = y - era * 400
+  local doy = math.floor((153 * ((m + 9) % 12) + 2) / 5) + d - 1
+  local days = era * 146097 + yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy - 719468
+  return days * 86400 + tonumber(hh) * 3600 + tonumber(mm) * 60 + tonumber(ss) + (tonumber('0.' .. frac) or 0)
+end
+
+local function oldest_queued_seconds(q)
+  local head = redis.call('LINDEX', k_queue(q), 0)
+  if not head then return false end
+  local enqueued = rq_ts_seconds(redis.call('HGET', k_job(head), 'enqueued_at'))
+  -- A producer's clock ahead of Redis's must not make a job younger than new.
+  return enqueued and num(math.max(NOW - enqueued, 0)) or false
+end
 
 local out = {}
 for _, qkey in ipairs(redis.call('SMEMBERS', QUEUES)) do
   local q = string.sub(qkey, #'rq:queue:' + 1)
   local row = {}
   row[R.queue], row[R.queued], row[R.started] = q, redis.call('LLEN', qkey), redis.call('ZCARD', k_wip(q))
-  row[R.scheduled], row[R.failed] = redis.call('ZCARD', k_scheduled(q)), redis.call('ZCARD', k_failed(q))
-  row[R.finished], row[R.paused] = redis.call('ZCARD', k_finished(q)), redis.call('SISMEMBER', PAUSED, q)
+  row[R.scheduled], row[R.deferred] = redis.call('ZCARD', k_scheduled(q)), redis.call('ZCARD', k_deferred(q))
+  row[R.failed], row[R.finished] = redis.call('ZCARD', k_failed(q)), redis.call('ZCARD', k_finished(q))
+  row[R.canceled], row[R.paused] = redis.call('ZCARD', k_canceled(q)), redis.call('SISMEMBER', PAUSED, q)
+  row[R.oldest_queued_seconds] = oldest_queued_seconds(q)
   out[#out + 1] = row
 end
 return out

@@ -1,0 +1,25 @@
+-- empty.lua: deletes jobs from the head of a queue (RQ's Queue.empty, in steps): each leaves the
+-- list, and its hash, results and dependency sets go. The queue's registries are not touched.
+-- KEYS: none (derived).
+-- ARGV: A.queue, A.limit (most list entries to remove in this call).
+-- Each call is atomic; a whole queue is emptied by calling again until nothing is left.
+-- Returns a row (R.deleted: entries removed from the list, R.queued: entries left in it).
+-- An entry whose job is not queued there any more (a leftover RQ tolerates too) only leaves
+-- the list: its job lives on wherever it is.
+
+local q, limit = ARGV[A.queue], tonumber(ARGV[A.limit])
+local ids = redis.call('LRANGE', k_queue(q), 0, limit - 1)
+if #ids > 0 then redis.call('LTRIM', k_queue(q), #ids, -1) end
+for _, id in ipairs(ids) do
+  local f = redis.call('HMGET', k_job(id), 'status', 'origin', 'jobgate_awaited')
+  if f[1] == 'queued' and f[2] == q then
+    for _, parent in ipairs(redis.call('SMEMBERS', k_dependencies(id))) do
+      redis.call('SREM', k_dependents(parent), id)
+    end
+    redis.call('DEL', k_job(id), k_results(id), k_dependents(id), k_dependencies(id), k_executions(id))
+    announce_done(id, f[3] or false)
+  end
+end
+local row = {}
+row[R.deleted], row[R.queued] = #ids, redis.call('LLEN', k_queue(q))
+return row

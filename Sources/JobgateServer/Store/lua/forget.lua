@@ -1,0 +1,32 @@
+-- forget.lua: removes a queue that holds no jobs: its member of rq:queues (so RQ's tools and
+-- jobgate's sweeps stop listing it), its pause flag, and registries left holding only expired
+-- entries. Enqueuing to it again brings it back.
+-- KEYS: none (derived).
+-- ARGV: A.queue.
+-- Returns 'forgotten'; WRONG_STATE naming each place that still holds jobs.
+
+local q = ARGV[A.queue]
+-- Finished and failed entries are scored by when they expire: past that, their jobs are gone.
+local unexpired = '(' .. NOW_NUM
+local places = {
+  {'queued', redis.call('LLEN', k_queue(q))},
+  {'started', redis.call('ZCARD', k_wip(q))},
+  {'scheduled', redis.call('ZCARD', k_scheduled(q))},
+  {'deferred', redis.call('ZCARD', k_deferred(q))},
+  {'finished', redis.call('ZCOUNT', k_finished(q), unexpired, '+inf')},
+  {'failed', redis.call('ZCOUNT', k_failed(q), unexpired, '+inf')},
+  {'canceled', redis.call('ZCARD', k_canceled(q))},
+}
+local remaining = {}
+for _, place in ipairs(places) do
+  if place[2] > 0 then remaining[#remaining + 1] = place[2] .. ' ' .. place[1] end
+end
+if #remaining > 0 then
+  return redis.error_reply('WRONG_STATE queue ' .. q .. ' still has ' .. table.concat(remaining, ', '))
+end
+redis.call('SREM', QUEUES, k_queue(q))
+redis.call('SREM', PAUSED, q)
+registered[q], paused[q] = nil, nil
+-- UNLINK frees a long run of expired entries off Redis's main thread.
+redis.call('UNLINK', k_finished(q), k_failed(q))
+return 'forgotten'

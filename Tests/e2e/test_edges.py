@@ -1,0 +1,163 @@
+"""The edges where a job could be burned, dropped or left in two places: leases whose reply
+never reached a client, a full Redis, a Redis that lost its data, a deleted leased job, and
+waiting requests of clients that are gone."""
+import json
+import socket
+import struct
+import subprocess
+
+import pytest
+
+from jobgate_harness import RedisServer, Stack, free_tcp_port, wait_until, start_waiting_leases
+
+
+def _stats(stack):
+    with stack.client(unix=True) as c:
+        return c.ok({"op": "stats"})
+
+
+def _job(stack, jid):
+    with stack.client(unix=True) as c:
+        return c.call({"op": "job", "id": jid})
+
+
+def _close_fully_while_leasing(stack, unix):
+    """Sends a waiting lease and closes the socket at once (not a half-close)."""
+    if unix:
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(stack.gateway.unix)
+    else:
+        s = socket.create_connection(("127.0.0.1", stack.gateway.port))
+    s.sendall(json.dumps({"op": "lease", "queues": ["edge"], "wait": 20}).encode() + b"\n")
+    with stack.client(unix=True) as c:
+        wait_until(lambda: c.ok({"op": "stats"})["gateway"]["waiting_leases"] == 1, what="the lease to wait")
+    s.close()
+
+
+@pytest.mark.parametrize("unix", [False, True], ids=["tcp", "unix"])
+def test_a_lease_handed_to_a_closed_client_comes_straight_back(stack, unix):
+    _close_fully_while_leasing(stack, unix)
+    with stack.client(unix=True) as c:
+        c.ok({"op": "enqueue", "queue": "edge", "func": "f", "id": "undelivered"})
+        # Back in its queue at once, not after the 180 s lease, and with no attempt spent.
+        wait_until(lambda: _job(stack, "undelivered")["job"]["state"] == "queued", timeout=5,
+                   what=f"the undelivered job back in its queue; log:\n{stack.gateway.read_log()}")
+        assert _job(stack, "undelivered")["job"]["attempts"] == 0
+        job = c.ok({"op": "lease", "queues": ["edge"]})["job"]
+        assert job["id"] == "undelivered" and job["attempt"] == 1 and job["retries_left"] == 0
+    assert "lease not delivered" in stack.gateway.read_log()
+
+
+def test_a_half_closed_client_still_gets_and_keeps_its_lease(stack):
+    s = socket.create_connection(("127.0.0.1", stack.gateway.port))
+    s.sendall(json.dumps({"op": "lease", "queues": ["edge"], "wait": 20}).encode() + b"\n")
+    s.shutdown(socket.SHUT_WR)
+    with stack.client(unix=True) as c:
+        wait_until(lambda: c.ok({"op": "stats"})["gateway"]["waiting_leases"] == 1, what="the lease to wait")
+        c.ok({"op": "enqueue", "queue": "edge", "func": "f", "id": "delivered"})
+    reply = json.loads(s.makefile("rb").readline())
+    s.close()
+    assert reply["job"]["id"] == "delivered"
+    # Past the window in which a reset would have counted, the lease still holds.
+    with stack.client(unix=True) as c:
+        c.ok({"op": "heartbeat", "id": "delivered", "lease": reply["job"]["lease"]})
+        assert c.ok({"op": "job", "id": "delivered"})["job"]["state"] == "started"
+
+
+def test_a_reset_connection_frees_its_waiting_result_at_once(stack):
+    with stack.client(unix=True) as c:
+        c.ok({"op": "enqueue", "queue": "edge", "func": "f", "id": "awaited"})
+    s = socket.create_connection(("127.0.0.1", stack.gateway.port))
+    s.sendall(json.dumps({"op": "result", "id": "awaited", "wait": 30}).encode() + b"\n")
+    wait_until(lambda: _stats(stack)["gateway"]["waiting_results"] == 1, what="the result to wait")
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()  # with linger 0: a reset
+    wait_until(lambda: _stats(stack)["gateway"]["waiting_results"] == 0, timeout=2, what="the waiter to be freed")
+
+
+def test_deleting_a_leased_job_answers_not_found_to_every_op_of_its_holder(stack):
+    with stack.client(unix=True) as c:
+        for i in range(4):
+            c.ok({"op": "enqueue", "queue": "edge", "func": "f", "id": f"gone-{i}"})
+        jobs = c.ok({"op": "lease", "queues": ["edge"], "count": 4})["jobs"]
+        for j in jobs:
+            c.ok({"op": "delete", "id": j["id"]})
+        requests = [{"op": "heartbeat"}, {"op": "ack"}, {"op": "fail", "error": "x"}, {"op": "release"}]
+        for request, j in zip(requests, jobs):
+            r = c.call({**request, "id": j["id"], "lease": j["lease"]})
+            assert r["error"]["code"] == "NOT_FOUND", (request, r)
+
+
+@pytest.mark.parametrize("how", ["flushall", "restart-without-persistence"])
+def test_redis_that_lost_its_data_answers_holders_not_found_and_keeps_serving(tmp_path, how):
+    redis = RedisServer(str(tmp_path), appendfsync="no").start()
+    stack = Stack.__new__(Stack)
+    stack.dir, stack.gateways, stack.redis = str(tmp_path), [], redis
+    try:
+        gateway = stack.add_gateway()
+        with gateway.client(unix=True) as c:
+            c.ok({"op": "enqueue", "queue": "edge", "func": "f", "id": "held"})
+            job = c.ok({"op": "lease", "queues": ["edge"]})["job"]
+        if how == "flushall":
+            redis.cli("FLUSHALL")
+            redis.cli("SCRIPT", "FLUSH")
+        else:
+            redis.stop()
+            for f in tmp_path.glob("appendonlydir/*"):
+                f.unlink()
+            redis.start()
+        with gateway.client(unix=True) as c:
+            def answered():
+                r = c.call({"op": "ack", "id": "held", "lease": job["lease"]})
+                return r if r.get("error", {}).get("code") != "UNAVAILABLE" else None
+            assert wait_until(answered, what="an answer after the data loss")["error"]["code"] == "NOT_FOUND"
+            # And it serves on: its script is loaded again.
+            c.ok({"op": "enqueue", "queue": "edge", "func": "f", "id": "after"})
+            assert c.ok({"op": "lease", "queues": ["edge"]})["job"]["id"] == "after"
+    finally:
+        stack.close()
+
+
+def test_a_full_redis_refuses_clearly_and_writes_nothing_half(stack):
+    with stack.client(unix=True) as c:
+        c.ok({"op": "enqueue", "queue": "edge", "func": "f", "id": "before-full"})
+        used = int(stack.redis.cli("INFO", "memory").split("used_memory:")[1].split()[0])
+        stack.redis.cli("CONFIG", "SET", "maxmemory", str(used + 1_000_000))
+        big = "x" * 2000
+        refused = None
+        for n in range(500):
+            r = c.call({"op": "enqueue", "queue": "fill", "jobs": [{"func": "f", "args": [big], "id": f"b{n}-{i}"} for i in range(50)]})
+            if not r["ok"]:
+                refused = (n, r)
+                break
+        assert refused, "Redis never filled up"
+        n, r = refused
+        assert r["error"]["code"] == "UNAVAILABLE" and "maxmemory" in r["error"]["message"]
+        # The refused batch is absent, whole: none of its jobs exists.
+        assert all(c.call({"op": "job", "id": f"b{n}-{i}"})["error"]["code"] == "NOT_FOUND" for i in range(50))
+        assert int(stack.redis.cli("LLEN", "rq:queue:fill").strip().split()[-1]) == 50 * n
+        # A lease on a full Redis does not lose the job it pops.
+        r = c.call({"op": "lease", "queues": ["edge"]})
+        if r["ok"]:
+            assert r["job"]["id"] == "before-full"
+        else:
+            assert r["error"]["code"] == "UNAVAILABLE"
+            assert c.ok({"op": "job", "id": "before-full"})["job"]["state"] == "queued"
+        stack.redis.cli("CONFIG", "SET", "maxmemory", "0")
+        c.ok({"op": "enqueue", "queue": "edge", "func": "f", "id": "after-full"})
+
+
+def test_an_evicting_redis_is_named_in_the_log_ping_and_stats(tmp_path):
+    redis = RedisServer(str(tmp_path)).start()
+    redis.cli("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
+    stack = Stack.__new__(Stack)
+    stack.dir, stack.gateways, stack.redis = str(tmp_path), [], redis
+    try:
+        gateway = stack.add_gateway()
+        with gateway.client(unix=True) as c:
+            assert c.ok({"op": "ping"})["redis_maxmemory_policy"] == "allkeys-lru"
+            assert c.ok({"op": "stats"})["gateway"]["redis_maxmemory_policy"] == "allkeys-lru"
+        [line] = [l for l in gateway.read_log().splitlines() if "may evict" in l]
+        assert "level=warn" in line and "noeviction" in line
+    finally:
+        stack.close()
