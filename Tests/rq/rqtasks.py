@@ -51,3 +51,9 @@ def fails_until(path, succeed_on, message):
 def sleepy(seconds, value=None):
     time.sleep(seconds)
     return value
+
+
+def sleep_then_return(seconds):
+    """A long job, for stopping it mid-way."""
+    time.sleep(seconds)
+    return seconds

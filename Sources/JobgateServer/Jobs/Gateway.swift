@@ -46,6 +46,7 @@ public final class Gateway: RequestHandler {
         startedMs = loop.nowMs
         store.onQueueReady = { [unowned self] queue in self.waiters.queueReady(queue) }
         store.onJobDone = { [unowned self] id in self.results.jobDone(id) }
+        store.onWorkerCommand = { [unowned self] worker, payload in self.workerCommand(worker, payload) }
     }
 
     public func accept(_ connection: Connection) {

@@ -59,15 +59,17 @@ enum Lease: OpHandler {
     static func run(_ p: Params, _ g: Gateway, _ reply: ReplyTicket) {
         g.waiters.start(LeaseWaiter(reply: reply, queues: p.queues, deadlineMs: g.loop.nowMs + p.waitMs,
                                     take: { done in take(p, g, done) },
-                                    answer: { jobs in render(jobs, p, g, reply) },
+                                    answer: { jobs, shutdown in render(jobs, shutdown: shutdown, p, g, reply) },
                                     giveBack: { jobs in giveBack(jobs, g) }))
     }
 
-    private static func render(_ jobs: [LeasedJob], _ p: Params, _ g: Gateway, _ reply: ReplyTicket) {
+    /// `shutdown`: RQ's shutdown command named this worker; it gets no job and should stop.
+    private static func render(_ jobs: [LeasedJob], shutdown: Bool, _ p: Params, _ g: Gateway, _ reply: ReplyTicket) {
         // A lease the client never reads would sit until it expires and then count as a failed
         // attempt: if the connection breaks just after, the jobs go straight back instead.
         if !jobs.isEmpty { reply.session.watchDelivery { giveBack(jobs, g) } }
         reply.ok { out in
+            if shutdown { out.key("shutdown"); out.bool(true) }
             if p.wantsList {
                 out.key("jobs")
                 out.raw("[")
@@ -85,7 +87,7 @@ enum Lease: OpHandler {
 
     /// One attempt at taking jobs; `done` gets the jobs (possibly none) and whether undecodable
     /// jobs were taken out of the way (then another attempt may find good ones).
-    private static func take(_ p: Params, _ g: Gateway, _ done: @escaping (Result<(jobs: [LeasedJob], skipped: Bool), OpError>) -> Void) {
+    private static func take(_ p: Params, _ g: Gateway, _ done: @escaping (LeaseWaiter.Taken) -> Void) {
         var tokens: [String] = []
         for _ in 0..<p.count { tokens.append(g.ids.leaseToken()) }
         g.store.run(script, argCount: Argument.allCases.count + p.queues.count + p.count) { args in
@@ -99,7 +101,8 @@ enum Lease: OpHandler {
             switch result {
             case .failure(let error):
                 done(.failure(error))
-            case .success(let rows):
+            case .success(let reply):
+                let rows = reply[0]
                 var jobs: [LeasedJob] = []
                 var broken: [(id: String, token: String)] = []
                 for i in 0..<rows.count {
@@ -111,7 +114,7 @@ enum Lease: OpHandler {
                     }
                 }
                 for b in broken { failUndecodable(id: b.id, token: b.token, g) }
-                done(.success((jobs, !broken.isEmpty)))
+                done(.success((jobs, !broken.isEmpty, reply[1].integer == 1)))
             }
         }
     }

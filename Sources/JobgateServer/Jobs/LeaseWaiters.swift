@@ -1,12 +1,12 @@
 /// A lease request that is waiting for a job. The lease op supplies how to take jobs, how to
 /// answer with them, and how to give back jobs taken for a client that left.
 final class LeaseWaiter {
-    typealias Taken = Result<(jobs: [LeasedJob], skipped: Bool), OpError>
+    typealias Taken = Result<(jobs: [LeasedJob], skipped: Bool, shutdown: Bool), OpError>
     let reply: ReplyTicket
     let queues: [String]
     let deadlineMs: UInt64
     let take: (@escaping (Taken) -> Void) -> Void
-    let answer: ([LeasedJob]) -> Void
+    let answer: (_ jobs: [LeasedJob], _ shutdown: Bool) -> Void
     let giveBack: ([LeasedJob]) -> Void
     var attempting = false
     var finished = false
@@ -14,7 +14,7 @@ final class LeaseWaiter {
     var epochAtAttempt: UInt64 = 0
 
     init(reply: ReplyTicket, queues: [String], deadlineMs: UInt64, take: @escaping (@escaping (Taken) -> Void) -> Void,
-         answer: @escaping ([LeasedJob]) -> Void, giveBack: @escaping ([LeasedJob]) -> Void) {
+         answer: @escaping ([LeasedJob], Bool) -> Void, giveBack: @escaping ([LeasedJob]) -> Void) {
         self.reply = reply
         self.queues = queues
         self.deadlineMs = deadlineMs
@@ -80,13 +80,13 @@ final class LeaseWaiters {
             switch result {
             case .failure(let error):
                 finish(w, nil, error: error)
-            case .success(let (jobs, skipped)):
+            case .success(let (jobs, skipped, shutdown)):
                 if w.finished || !w.reply.session.isOpen {
                     // The client left (or shutdown answered it) while Redis was leasing.
                     w.giveBack(jobs)
                     if !w.finished { unregister(w) }
-                } else if !jobs.isEmpty || (!skipped && gateway.loop.nowMs >= w.deadlineMs) {
-                    finish(w, jobs)
+                } else if !jobs.isEmpty || shutdown || (!skipped && gateway.loop.nowMs >= w.deadlineMs) {
+                    finish(w, jobs, shutdown: shutdown)
                     // More jobs may be waiting behind the ones just taken.
                     if !jobs.isEmpty { for q in w.queues { wakeFirst(q) } }
                 } else if skipped || epoch(of: w) != w.epochAtAttempt {
@@ -120,14 +120,14 @@ final class LeaseWaiters {
         }
     }
 
-    private func finish(_ w: LeaseWaiter, _ jobs: [LeasedJob]?, error: OpError? = nil) {
+    private func finish(_ w: LeaseWaiter, _ jobs: [LeasedJob]?, shutdown: Bool = false, error: OpError? = nil) {
         unregister(w)
         w.finished = true
         if let error {
             w.reply.fail(error)
             return
         }
-        w.answer(jobs ?? [])
+        w.answer(jobs ?? [], shutdown)
     }
 
     /// Tries the longest-waiting idle waiter of `queue`; a success wakes the next in turn.

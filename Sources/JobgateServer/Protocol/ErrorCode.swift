@@ -6,6 +6,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case leaseLost = "LEASE_LOST"
     case duplicate = "DUPLICATE"
     case wrongState = "WRONG_STATE"
+    /// The job was stopped (`stop`, or RQ's stop commands) while this lease held it.
+    case stopped = "STOPPED"
     case tooLarge = "TOO_LARGE"
     case unauthorized = "UNAUTHORIZED"
     case overloaded = "OVERLOADED"

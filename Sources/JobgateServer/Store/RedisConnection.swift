@@ -181,13 +181,12 @@ public final class RedisConnection: ConnectionDelegate {
 
     /// Puts the connection in subscriber mode for `channels`; `onMessage` gets every reply from
     /// then on (confirmations, then messages).
-    public func subscribe(_ channels: [String], onMessage: @escaping (RedisReply) -> Void) -> Bool {
+    public func subscribe(_ channels: [String], patterns: [String], onMessage: @escaping (RedisReply) -> Void) -> Bool {
         guard state == .connected, let stream else { return false }
         messageHandler = onMessage
-        var cmd = RESPCommand(argCount: 1 + channels.count)
-        cmd.arg("SUBSCRIBE")
-        for channel in channels { cmd.arg(channel) }
-        cmd.bytes.withUnsafeBytes { stream.write($0) }
+        for (command, names) in [("SUBSCRIBE", channels), ("PSUBSCRIBE", patterns)] where !names.isEmpty {
+            stream.write(RESPCommand([command] + names).bytes)
+        }
         return true
     }
 

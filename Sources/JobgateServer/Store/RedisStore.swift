@@ -12,6 +12,9 @@ public final class RedisStore {
     public var onQueueReady: ((String?) -> Void)?
     /// A job someone awaits reached a final state (nil: messages may have been missed).
     public var onJobDone: ((String?) -> Void)?
+    /// A command RQ's tools sent to a worker: the worker's name and the JSON payload.
+    public var onWorkerCommand: ((_ worker: String, _ payload: RedisReply) -> Void)?
+    static let workerCommandPattern = "rq:pubsub:*"
     /// Redis became usable (nil), or stopped being so, or could not be reached (the problem).
     public var onStateChange: ((RedisProblem?) -> Void)?
 
@@ -63,19 +66,33 @@ public final class RedisStore {
             self.events.disconnect("the command connection was lost")
         }
         events.onConnect = { [unowned self] in
-            let ok = self.events.subscribe([RedisStore.readyChannel, RedisStore.doneChannel]) { [unowned self] message in
+            var confirmed = 0
+            let ok = self.events.subscribe([RedisStore.readyChannel, RedisStore.doneChannel],
+                                           patterns: [RedisStore.workerCommandPattern]) { [unowned self] message in
                 if message.isError {
-                    // e.g. NOPERM for a user without jobgate's channels: the permission check on
-                    // the command connection says so to the operator; this one tries again.
-                    Log.debug("Redis refused the wake-up subscription", ["error": message.string])
-                    return self.events.disconnect("subscription refused")
+                    guard confirmed >= 2 else {
+                        // e.g. NOPERM for a user without jobgate's channels: the permission check
+                        // on the command connection says so to the operator; this one tries again.
+                        Log.debug("Redis refused the wake-up subscription", ["error": message.string])
+                        return self.events.disconnect("subscription refused")
+                    }
+                    Log.warn("RQ's worker commands (stop-job, shutdown) are not heard: grant the Redis user &rq:pubsub:*",
+                             ["error": message.string])
+                    return
                 }
-                // ["message", channel, payload]; confirmations are ["subscribe", channel, count].
-                guard message.count == 3, message[0].string == "message" else { return }
-                if message[1].string == RedisStore.readyChannel {
-                    self.onQueueReady?(message[2].string)
-                } else {
-                    self.onJobDone?(message[2].string)
+                // ["message", channel, payload], ["pmessage", pattern, channel, payload];
+                // confirmations are ["subscribe", channel, count].
+                switch message[0].string {
+                case "subscribe": confirmed += 1
+                case "message" where message.count == 3:
+                    if message[1].string == RedisStore.readyChannel {
+                        self.onQueueReady?(message[2].string)
+                    } else {
+                        self.onJobDone?(message[2].string)
+                    }
+                case "pmessage" where message.count == 4:
+                    self.onWorkerCommand?(String(message[2].string.dropFirst("rq:pubsub:".count)), message[3])
+                default: break
                 }
             }
             if ok {

@@ -45,12 +45,12 @@ public struct Script: Sendable {
 
     /// This script alone with the prelude, as a complete script (the benchmark's Redis-direct
     /// target runs these).
-    var standalone: [UInt8] { PackageResources.prelude_lua + Array("\n".utf8) + header + body }
+    public var standalone: [UInt8] { PackageResources.prelude_lua + Array("\n".utf8) + header + body }
 
     /// The one script the gateway loads: prelude, `run_op(name, ARGV)`, which runs the named
     /// script as a function (made only when it runs: a table of all of them would be rebuilt
     /// on every call, ~4 µs of Redis time), then the dispatcher.
-    static func combined(_ scripts: [Script]) -> [UInt8] {
+    public static func combined(_ scripts: [Script]) -> [UInt8] {
         var text = PackageResources.prelude_lua + Array("\nlocal function run_op(op, ARGV)\n".utf8)
         for (i, s) in scripts.enumerated() {
             text += Array("\(i == 0 ? "if" : "elseif") op == '\(s.name)' then return (function(ARGV)\n".utf8)

@@ -3,9 +3,10 @@
 -- ARGV: the arguments named in Lease.swift (A.count, A.lease_for: '' = each job's timeout,
 --   default 180; A.worker, A.queue_count), then that many queue names, then `count` fresh
 --   lease tokens.
--- Returns one row per leased job (R.id, R.queue, R.data, ...: see Lease.Row). Ids whose job
--- hash is gone (deleted, expired ttl) are dropped. A named worker also gets RQ's worker and
--- execution keys (see the prelude).
+-- Returns {rows, shutdown}: one row per leased job (R.id, R.queue, R.data, ...: see Lease.Row),
+-- and 1 when RQ's shutdown command was sent to this named worker (then nothing is leased, and
+-- the command is used up). Ids whose job hash is gone (deleted, expired ttl) are dropped. A named
+-- worker also gets RQ's worker and execution keys (see the prelude).
 
 local count = tonumber(ARGV[A.count])
 local lease_for = tonumber(ARGV[A.lease_for])
@@ -15,6 +16,7 @@ local queues = {}
 for i = 1, nq do queues[i] = ARGV[A.tail + i - 1] end
 local first_token = A.tail + nq
 local out = {}
+if worker ~= '' and redis.call('DEL', 'jobgate:shutdown:' .. worker) == 1 then return {out, 1} end
 
 for i = 1, nq do
   local q = queues[i]
@@ -53,4 +55,4 @@ for i = 1, nq do
     end
   end
 end
-return out
+return {out, 0}

@@ -17,6 +17,8 @@ local QUEUES = 'rq:queues'
 local READY_CHANNEL = 'jobgate:ready'
 local DONE_CHANNEL = 'jobgate:done'
 local PAUSED = 'jobgate:paused'
+-- Schedules: name -> next run (whole Unix seconds), and one hash per schedule.
+local SCHEDULES = 'jobgate:schedules'
 local DEFAULT_RESULT_TTL = 500
 local DEFAULT_FAILURE_TTL = 31536000
 local DEFAULT_TIMEOUT = 180
@@ -36,6 +38,7 @@ local function k_dependencies(id) return 'rq:job::' .. id .. ':dependencies' end
 local function k_worker(w) return 'rq:worker:' .. w end
 local function k_execution(id, token) return 'rq:execution:' .. id .. ':' .. token end
 local function k_executions(id) return 'rq:executions:' .. id end
+local function k_schedule(name) return 'jobgate:schedule:' .. name end
 
 -- RQ's timestamp: UTC '%Y-%m-%dT%H:%M:%S.%fZ' (civil date from days since the epoch).
 local function rq_ts(sec, usec)
@@ -123,6 +126,9 @@ local function held_lease(id, token, take, fields)
     held = redis.call('ZSCORE', k_wip(q), member) ~= false
   end
   if not held then
+    if redis.call('HGET', k_job(id), 'jobgate_stopped_lease') == token then
+      return nil, 'STOPPED job ' .. id .. ' was stopped while this lease held it; stop working on it'
+    end
     return nil, 'LEASE_LOST the lease on job ' .. id .. ' expired and was taken back, or was reassigned'
   end
   table.remove(f, 1)
@@ -224,17 +230,20 @@ local function execution_ended(id, token, w)
   end
 end
 
-local function fail_job(id, q, token, exc_zlib, exc_b64)
+-- The attempt ended the job: failed (its allow_failure dependents may go on), or stopped (kept
+-- in the failed registry too, as RQ keeps it; its dependents stay deferred, as RQ leaves them).
+local function fail_job(id, q, token, exc_zlib, exc_b64, status)
+  status = status or 'failed'
   local job = k_job(id)
   local ttl = tonumber(redis.call('HGET', job, 'failure_ttl')) or DEFAULT_FAILURE_TTL
-  redis.call('HSET', job, 'status', 'failed', 'ended_at', NOW_TS, 'exc_info', exc_zlib)
+  redis.call('HSET', job, 'status', status, 'ended_at', NOW_TS, 'exc_info', exc_zlib)
   -- Microseconds in the score keep the registry in failure order (RQ only compares it with now).
   redis.call('ZADD', k_failed(q), ttl == -1 and '+inf' or string.format('%.6f', NOW + ttl), id)
   redis.call('XADD', k_results(id), 'MAXLEN', '~', 10, '*', 'type', 2, 'exc_string', exc_b64,
     'execution_id', token, 'execution_ended_at', NOW_NUM)
   expire_or_persist(job, ttl)
   expire_or_persist(k_results(id), ttl)
-  release_dependents(id, true)
+  if status == 'failed' then release_dependents(id, true) end
   announce_done(id)
 end
 

@@ -8,7 +8,7 @@
 local function requeue(id, q)
   redis.call('ZREM', k_failed(q), id)
   redis.call('HSET', k_job(id), 'started_at', '', 'ended_at', '')
-  redis.call('HDEL', k_job(id), 'exc_info')
+  redis.call('HDEL', k_job(id), 'exc_info', 'jobgate_stopped_lease')
   redis.call('PERSIST', k_job(id))  -- the failure TTL must not run out while it waits again
   enqueue_now(id, q, false)
 end

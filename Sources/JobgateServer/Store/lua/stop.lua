@@ -1,0 +1,45 @@
+-- stop.lua: stops a started job. One that a jobgate lease holds ends now as `stopped`: kept in
+-- the failed registry (requeue runs it again), not retried, its dependents left deferred (as RQ
+-- leaves them); the holder's next heartbeat, ack, fail or release answers STOPPED. One that an RQ
+-- worker runs gets RQ's own stop-job command on rq:pubsub:<worker>, and that worker stops it.
+-- KEYS: none (derived).
+-- ARGV: A.id, A.lease (token; '' = whichever lease holds it), A.worker ('' = any; otherwise only
+--   a job this jobgate worker holds: RQ's commands name the worker), A.exc_info and A.exc_string
+--   (the reason, as fail.lua takes it).
+-- Returns 'stopped', or 'stopping' when an RQ worker was asked; NOT_FOUND, WRONG_STATE.
+
+local id, token, worker = ARGV[A.id], ARGV[A.lease], ARGV[A.worker]
+local f = redis.call('HMGET', k_job(id), 'origin', 'status', 'worker_name')
+local q, status, w = f[1], f[2], f[3] or ''
+if not q then return redis.error_reply('NOT_FOUND no job ' .. id) end
+if status ~= 'started' then
+  return redis.error_reply('WRONG_STATE job ' .. id .. ' is ' .. tostring(status) ..
+    '; only a started job can be stopped (cancel one that has not started)')
+end
+if worker ~= '' and worker ~= w then
+  return redis.error_reply('WRONG_STATE job ' .. id .. ' is not run by worker ' .. worker)
+end
+if w ~= '' and redis.call('HGET', k_worker(w), 'version') ~= 'jobgate' then
+  if worker ~= '' then return redis.error_reply('WRONG_STATE job ' .. id .. ' is run by an RQ worker') end
+  redis.call('PUBLISH', 'rq:pubsub:' .. w, cjson.encode({command = 'stop-job', job_id = id}))
+  return 'stopping'
+end
+local member
+if token ~= '' then
+  if redis.call('ZSCORE', k_wip(q), id .. ':' .. token) then member = id .. ':' .. token end
+else
+  -- Lease members are '<id>:<token>'; ids hold no glob characters, so MATCH is exact.
+  local cursor = '0'
+  repeat
+    local page = redis.call('ZSCAN', k_wip(q), cursor, 'MATCH', id .. ':*', 'COUNT', 1000)
+    cursor = page[1]
+    if #page[2] > 0 then member = page[2][1] end
+  until member or cursor == '0'
+end
+if not member then return redis.error_reply('WRONG_STATE job ' .. id .. ' has no live lease to stop') end
+token = string.sub(member, #id + 2)
+redis.call('ZREM', k_wip(q), member)
+redis.call('HSET', k_job(id), 'jobgate_stopped_lease', token)
+execution_ended(id, token, w)
+fail_job(id, q, token, ARGV[A.exc_info], ARGV[A.exc_string], 'stopped')
+return 'stopped'
