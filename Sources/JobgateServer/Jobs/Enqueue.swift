@@ -1,11 +1,12 @@
 /// `enqueue`: one job, or a batch under `jobs`, created in one script call.
 /// `{"op":"enqueue","queue":Q,"func":F,"args":[...],"kwargs":{...},...}` -> `{"ok":true,"id":ID,"state":"queued"}`
+/// (or `rate_limited`, `scheduled`, `deferred`)
 /// `{"op":"enqueue","queue":Q,"jobs":[{...},...]}` -> `{"ok":true,"jobs":[{"ok":true,"id":ID,"state":S},...]}`
 enum Enqueue: OpHandler {
     /// enqueue.lua's arguments, per job.
     enum Argument: Int, ScriptNames {
         case id, queue, data, description, timeout, result_ttl, failure_ttl, ttl, meta, retries,
-             retry_intervals, at_front, run_at, delay, depends_on, fresh
+             retry_intervals, at_front, run_at, delay, depends_on, fresh, rate_limit_key, rate_limit_concurrency
     }
 
     enum Row: Int, ScriptNames { case state, run_at }
@@ -94,6 +95,8 @@ struct NewJob {
     var dependsOn: String?
     /// The gateway generated the id (a random uuid4): no duplicate check is needed.
     var fresh = false
+    /// RQ 3.0's `RateLimit(key, concurrency)`.
+    var rateLimit: (key: String, concurrency: Int)?
 
     func put(into args: inout RESPArgs) {
         typealias A = Enqueue.Argument
@@ -113,6 +116,8 @@ struct NewJob {
         args.put(A.delay, delay)
         args.put(A.depends_on, dependsOn)
         args.put(A.fresh, fresh ? "1" : "")
+        args.put(A.rate_limit_key, rateLimit?.key)
+        args.put(A.rate_limit_concurrency, rateLimit.map { String($0.concurrency) })
     }
 }
 
@@ -184,10 +189,32 @@ extension Gateway {
             job.runAt = try Gateway.absoluteTime(at, in: r.line, field: "at")
         }
         job.dependsOn = try dependsOn(&r)
+        job.rateLimit = try rateLimit(&r)
         if job.dependsOn != nil && (job.delay != nil || job.runAt != nil) {
             throw OpError.bad("depends_on cannot be combined with delay or at")
         }
         return job
+    }
+
+    /// `rate_limit: {"key": K, "concurrency": N}`, RQ 3.0's names and rules (a non-empty key, at
+    /// least 1).
+    private func rateLimit(_ r: inout Request) throws(OpError) -> (key: String, concurrency: Int)? {
+        guard let span = try r.spanIfPresent("rate_limit", .object) else { return nil }
+        var limit = try Request(object: span, in: r.line)
+        do {
+            guard let key = try limit.string("key"), (1...Gateway.maxRateLimitKey).contains(key.utf8.count) else {
+                throw OpError.bad("'key' must be a string of 1-\(Gateway.maxRateLimitKey) bytes")
+            }
+            guard let concurrency = try limit.integer("concurrency", in: 1...Gateway.maxInteger) else {
+                throw OpError.bad("missing field 'concurrency'")
+            }
+            try limit.rejectUnknownFields()
+            return (key, concurrency)
+        } catch let error as OpError {
+            throw OpError.bad("field 'rate_limit' must be {\"key\": K, \"concurrency\": N}: \(error.message)")
+        } catch {
+            throw OpError(.internal, "\(error)")
+        }
     }
 
     /// Parent job ids as the JSON list RQ stores in `dependency_ids`.

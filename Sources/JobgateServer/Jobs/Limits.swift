@@ -13,6 +13,8 @@ extension Gateway {
     static let maxRetryIntervals = 100
     static let maxDependencies = 100
     static let maxDescription = 4096
+    /// Longest `rate_limit` key, in bytes.
+    static let maxRateLimitKey = 1024
     /// Largest integer an integer field takes when it has no smaller limit (`timeout`, the TTLs,
     /// retry intervals, `failed`'s and `jobs`' `offset`, `requeue`'s and `empty`'s `limit`): RQ
     /// keeps them in 32 bits.
@@ -44,6 +46,7 @@ extension Gateway {
             "max_retry_intervals": Double(Gateway.maxRetryIntervals),
             "max_depends_on": Double(Gateway.maxDependencies),
             "max_description": Double(Gateway.maxDescription),
+            "max_rate_limit_key": Double(Gateway.maxRateLimitKey),
             "max_integer": Double(Gateway.maxInteger),
             "max_failed_limit": Double(Gateway.maxFailedPage),
             "max_jobs_limit": Double(Gateway.maxJobsPage),

@@ -2,11 +2,12 @@
 /// `{"op":"stats"}` -> `{"ok":true,"queues":{Q:{"queued":N,...},...},"gateway":{...}}`
 enum Stats: OpHandler {
     enum Row: Int, ScriptNames {
-        case queue, queued, started, scheduled, deferred, failed, finished, canceled, paused, oldest_queued_seconds
+        case queue, queued, started, scheduled, deferred, failed, finished, canceled, paused, oldest_queued_seconds,
+             rate_limited
     }
 
     /// The counts of a row, in the order `stats` and the metrics give them.
-    static let counts: [Row] = [.queued, .started, .scheduled, .deferred, .failed, .finished, .canceled]
+    static let counts: [Row] = [.queued, .started, .scheduled, .deferred, .failed, .finished, .canceled, .rate_limited]
 
     static let script = Script("stats", PackageResources.stats_lua, row: Row.names, writes: false)
     static var scripts: [Script] { [script] }

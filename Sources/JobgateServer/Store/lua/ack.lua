@@ -5,8 +5,9 @@
 -- Returns one answer per job: a row (R.state: 'finished', or 'deleted' for result_ttl 0;
 -- R.queue, for the gateway's per-queue counters), or an error reply (NOT_FOUND, LEASE_LOST).
 -- A batch settles each job on its own merits.
--- A job with RQ's Repeat (repeats_left > 0) runs again, as an RQ worker would: now, or after
--- repeat_intervals[repeats_left - 1] (the last interval once the list runs out).
+-- A job with RQ's Repeat (repeats_left > 0) runs again, as an RQ 3 worker would: now, or after
+-- the first of repeat_intervals, which then drops that interval unless it is the last one.
+-- A rate-limited job's slot goes to the next in line unless it runs again now (RQ's rule).
 
 -- Score, id pairs per queue for rq:finished: one ZADD per queue once every job is settled.
 local finished = {}
@@ -19,15 +20,18 @@ end
 
 local function ack(id, token, value)
   local q, member, f = held_lease(id, token, true,
-    {'worker_name', 'result_ttl', 'repeats_left', 'repeat_intervals', 'jobgate_awaited'})
+    {'worker_name', 'result_ttl', 'repeats_left', 'repeat_intervals', 'jobgate_awaited',
+     'rate_limit_key', 'rate_limit_concurrency'})
   if not q then return redis.error_reply(member) end
   execution_ended(id, token, f[1] or false)
   local awaited = f[5] or false
   local job, results = k_job(id), k_results(id)
   local ttl = tonumber(f[2]) or DEFAULT_RESULT_TTL
+  local slot = limit_key(f[6], f[7])
   release_dependents(id, false)
   if ttl == 0 then
     redis.call('DEL', job, results, k_dependencies(id))
+    free_slot(id, slot)
     announce_done(id, awaited)
     return answer('deleted', q)
   end
@@ -51,13 +55,23 @@ local function ack(id, token, value)
     local interval = 0
     local ok, intervals = pcall(cjson.decode, f[4] or '[]')
     if ok and type(intervals) == 'table' and #intervals > 0 then
-      interval = tonumber(intervals[math.min(repeats, #intervals)]) or 0
+      interval = tonumber(intervals[1]) or 0
+      if #intervals > 1 then
+        table.remove(intervals, 1)
+        redis.call('HSET', job, 'repeat_intervals', cjson.encode(intervals))
+      end
     end
     redis.call('HSET', job, 'repeats_left', repeats - 1)
     redis.call('PERSIST', job)  -- it must outlive result_ttl while it waits to run again
-    if interval > 0 then schedule(id, q, NOW + interval) else enqueue_now(id, q, false) end
+    if interval > 0 then
+      schedule(id, q, NOW + interval)
+      free_slot(id, slot)
+    else
+      enqueue_now(id, q, false)
+    end
   else
     expire_or_persist(job, ttl)
+    free_slot(id, slot)
   end
   announce_done(id, awaited)
   return answer('finished', q)

@@ -5,7 +5,8 @@
 -- Returns 'deleted'; NOT_FOUND when there is no such job.
 
 local id = ARGV[A.id]
-local q = redis.call('HGET', k_job(id), 'origin')
+local f = redis.call('HMGET', k_job(id), 'origin', 'rate_limit_key', 'rate_limit_concurrency')
+local q = f[1]
 if not q then return redis.error_reply('NOT_FOUND no job ' .. id) end
 redis.call('LREM', k_queue(q), 0, id)
 for _, key in ipairs({k_scheduled(q), k_deferred(q), k_failed(q), k_finished(q), k_canceled(q)}) do
@@ -24,6 +25,14 @@ until cursor == '0'
 for _, parent in ipairs(redis.call('SMEMBERS', k_dependencies(id))) do
   redis.call('SREM', k_dependents(parent), id)
 end
-redis.call('DEL', k_job(id), k_results(id), k_dependents(id), k_dependencies(id), k_executions(id))
+redis.call('DEL', k_job(id), k_results(id), k_dependents(id), k_dependencies(id))
+-- A rate-limited job leaves its line, and its slot goes on unless an RQ work horse still runs
+-- it (a live execution left after jobgate's own leases ended above; RQ's delete).
+local slot = limit_key(f[2], f[3])
+if slot then
+  redis.call('ZREM', k_rl_waiting(slot), id)
+  free_stale_slot(id, slot, nil)
+end
+redis.call('DEL', k_executions(id))
 announce_done(id)
 return 'deleted'

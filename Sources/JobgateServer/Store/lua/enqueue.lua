@@ -5,7 +5,11 @@
 --   data is zlib of ["func", null, args, kwargs]; run_at is Unix seconds, delay seconds from
 --   now by Redis's clock; depends_on a JSON list of ids; fresh is '1' when the caller made the
 --   id as a random uuid4, which cannot collide (the duplicate check is skipped).
--- Returns one row per job (R.state, R.run_at): state 'queued', 'scheduled' or 'deferred'; or
+--   rate_limit_key and rate_limit_concurrency are RQ 3.0's limit (both or neither): a job ready
+--   to run waits in line for a slot (see the prelude); a scheduled or deferred one only when it
+--   becomes ready, as RQ's do.
+-- Returns one row per job (R.state, R.run_at): state 'queued', 'rate_limited', 'scheduled' or
+-- 'deferred'; or
 -- an error reply for that job (DUPLICATE, NOT_FOUND for a missing parent). A job depending on
 -- unfinished jobs is deferred RQ's way (rq:deferred, both dependency sets) until they all finish.
 
@@ -13,7 +17,8 @@ local STRIDE = A.tail - 1
 -- Arguments stored as job fields of the same meaning when given.
 local OPTIONAL = {{A.description, 'description'}, {A.timeout, 'timeout'}, {A.result_ttl, 'result_ttl'},
   {A.failure_ttl, 'failure_ttl'}, {A.ttl, 'ttl'}, {A.meta, 'meta'}, {A.retries, 'retries_left'},
-  {A.retry_intervals, 'retry_intervals'}}
+  {A.retry_intervals, 'retry_intervals'}, {A.rate_limit_key, 'rate_limit_key'},
+  {A.rate_limit_concurrency, 'rate_limit_concurrency'}}
 
 local function row(state, run_at)
   local r = {}
@@ -66,6 +71,8 @@ local function enqueue_one(b)
   elseif run_at and run_at > NOW then
     status = 'scheduled'
   end
+  local slot = limit_key(ARGV[b + A.rate_limit_key], ARGV[b + A.rate_limit_concurrency])
+  if status == 'queued' and slot then status = 'rate_limited' end
   fields[#fields + 1] = 'status'
   fields[#fields + 1] = status
   if status == 'queued' then
@@ -83,6 +90,9 @@ local function enqueue_one(b)
     return row('deferred')
   elseif status == 'scheduled' then
     return row('scheduled', add_scheduled(id, q, run_at))  -- status is in the HSET above
+  elseif status == 'rate_limited' then
+    wait_for_slot(id, slot, ARGV[b + A.rate_limit_concurrency], front)
+    return row(redis.call('HGET', job, 'status'))
   end
   local key = (front and 'L' or 'R') .. q
   if not pushes[key] then

@@ -36,6 +36,8 @@ local function k_dependents(id) return 'rq:job:' .. id .. ':dependents' end
 -- RQ's own spelling: prefix 'rq:job:' + ':' + id.
 local function k_dependencies(id) return 'rq:job::' .. id .. ':dependencies' end
 local function k_worker(w) return 'rq:worker:' .. w end
+-- RQ 3.0 reads a worker's current jobs only from this set of '<id>:<execution>'.
+local function k_worker_executions(w) return 'rq:worker:' .. w .. ':executions' end
 local function k_execution(id, token) return 'rq:execution:' .. id .. ':' .. token end
 local function k_executions(id) return 'rq:executions:' .. id end
 local function k_schedule(name) return 'jobgate:schedule:' .. name end
@@ -79,6 +81,85 @@ end
 local function enqueue_now(id, q, front)
   redis.call('HSET', k_job(id), 'status', 'queued', 'enqueued_at', NOW_TS)
   push_ready(q, {id}, front)
+end
+
+-- RQ 3.0's concurrency limits (RateLimit(key, concurrency), rate_limit.py), in RQ's keys and by
+-- RQ's rules, so RQ's workers and jobgate's leases share one limit. A limited job holds a slot
+-- in rq:rl:<key>:allowed from its admission while it is queued or started; the others wait in
+-- rq:rl:<key>:rate_limited, oldest first (whole-second scores, ties in id order, as RQ's).
+local RL_KEYS = 'rq:rl-keys'
+local function k_rl(key) return 'rq:rl:' .. key end
+local function k_rl_allowed(key) return 'rq:rl:' .. key .. ':allowed' end
+local function k_rl_waiting(key) return 'rq:rl:' .. key .. ':rate_limited' end
+
+-- A job's limit key, from its rate_limit_key and rate_limit_concurrency fields; nil when it is
+-- unlimited (RQ needs both fields set, and the concurrency an integer).
+local function limit_key(key, concurrency)
+  if key and key ~= '' and tonumber(concurrency) then return key end
+  return nil
+end
+
+-- Fills free slots with waiting jobs (RQ's acquire script): each goes onto its queue, at the
+-- front if its enqueue_at_front is '1', and wakes leases like any enqueue. An entry whose job is
+-- gone or no longer rate_limited is dropped. Returns how many got in.
+local function admit_waiting(key, concurrency)
+  local allowed, waiting = k_rl_allowed(key), k_rl_waiting(key)
+  local admitted = 0
+  while redis.call('ZCARD', allowed) < concurrency do
+    local popped = redis.call('ZPOPMIN', waiting)
+    if #popped == 0 then break end
+    local id = popped[1]
+    local f = redis.call('HMGET', k_job(id), 'origin', 'status', 'enqueue_at_front')
+    if f[1] and f[2] == 'rate_limited' then
+      redis.call('ZADD', allowed, SEC, id)
+      enqueue_now(id, f[1], f[3] == '1')
+      admitted = admitted + 1
+    end
+  end
+  return admitted
+end
+
+local function configured_concurrency(key)
+  return tonumber(redis.call('HGET', k_rl(key), 'concurrency')) or 0
+end
+
+-- A limited job joins the back of its key's line (RQ's submission) and whoever fits is admitted,
+-- up to the job's own concurrency, which also becomes the key's (the last writer wins, as in
+-- RQ). `front` is written as enqueue_at_front, which admission reads.
+local function wait_for_slot(id, key, concurrency, front)
+  redis.call('SADD', RL_KEYS, key)
+  redis.call('HSET', k_rl(key), 'concurrency', concurrency)
+  redis.call('HSET', k_job(id), 'status', 'rate_limited', 'enqueue_at_front', front and '1' or '0')
+  redis.call('ZADD', k_rl_waiting(key), SEC, id)
+  admit_waiting(key, tonumber(concurrency))
+end
+
+-- A job (re-)entering its queue from outside it (a due scheduled job, a released dependent, a
+-- requeue): a limited one goes through the limiter, as RQ 3.0 sends it.
+local function enter_queue(id, q, front, key, concurrency)
+  if limit_key(key, concurrency) then
+    wait_for_slot(id, key, concurrency, front)
+  else
+    enqueue_now(id, q, front)
+  end
+end
+
+-- The job's outcome left it neither queued nor started (RQ's release rule): its slot, if it held
+-- one, goes to the next in line. `key` is limit_key's answer (nil: nothing to do).
+local function free_slot(id, key)
+  if not key then return end
+  redis.call('ZREM', k_rl_allowed(key), id)
+  admit_waiting(key, configured_concurrency(key))
+end
+
+-- RQ's release-stale, for those who do not own the outcome (cancel, delete, the sweep): the slot
+-- stays while the job is queued or started (`status`, nil once deleted) or an execution of it is
+-- live (an RQ work horse may still be running it), and only a slot actually held is given on.
+local function free_stale_slot(id, key, status)
+  if status == 'queued' or status == 'started' then return end
+  if redis.call('ZCOUNT', k_executions(id), '(' .. SEC, '+inf') > 0 then return end
+  if redis.call('ZREM', k_rl_allowed(key), id) == 0 then return end
+  admit_waiting(key, configured_concurrency(key))
 end
 
 -- What one script call has already learned, so a batch of ops asks Redis once: the queues
@@ -153,7 +234,8 @@ local function release_dependents(id, parent_failed)
   local children = redis.call('SMEMBERS', key)
   if #children == 0 then return end
   for _, child in ipairs(children) do
-    local f = redis.call('HMGET', k_job(child), 'status', 'origin', 'enqueue_at_front', 'allow_dependency_failures')
+    local f = redis.call('HMGET', k_job(child), 'status', 'origin', 'enqueue_at_front', 'allow_dependency_failures',
+      'rate_limit_key', 'rate_limit_concurrency')
     local tolerant = f[4] == '1'
     if f[1] == 'deferred' and (tolerant or not parent_failed) then
       local ready = true
@@ -167,7 +249,7 @@ local function release_dependents(id, parent_failed)
       end
       if ready then
         redis.call('ZREM', k_deferred(f[2]), child)
-        enqueue_now(child, f[2], f[3] == '1')
+        enter_queue(child, f[2], f[3] == '1', f[5], f[6])
         if parent_failed then redis.call('SREM', key, child) end
       end
     end
@@ -190,7 +272,8 @@ local function expire_or_persist(key, ttl)
 end
 
 -- A named worker's lease as RQ shows one: the worker hash (`rq info` lists it, busy, with its
--- current job) and the execution keys. Both outlive the lease by a minute, as RQ's do.
+-- current job: RQ 2 reads current_job, RQ 3 the worker's executions set) and the execution
+-- keys. They outlive the lease by a minute, as RQ's do.
 local function execution_started(w, queues, id, token, expires)
   local ttl = math.ceil(expires - NOW) + 60
   local wkey = k_worker(w)
@@ -200,10 +283,13 @@ local function execution_started(w, queues, id, token, expires)
   redis.call('EXPIRE', wkey, math.max(ttl, 480))
   redis.call('SADD', 'rq:workers', wkey)
   for _, q in ipairs(queues) do redis.call('SADD', 'rq:workers:' .. q, wkey) end
-  redis.call('HSET', k_execution(id, token), 'id', token, 'created_at', NOW_NUM, 'last_heartbeat', NOW_NUM, 'worker_name', w)
+  redis.call('HSET', k_execution(id, token), 'id', token, 'job_id', id, 'created_at', NOW_NUM,
+    'last_heartbeat', NOW_NUM, 'worker_name', w)
   redis.call('EXPIRE', k_execution(id, token), ttl)
   redis.call('ZADD', k_executions(id), SEC + ttl, token)
   redis.call('EXPIRE', k_executions(id), ttl)
+  redis.call('SADD', k_worker_executions(w), id .. ':' .. token)
+  redis.call('EXPIRE', k_worker_executions(w), ttl)
 end
 
 local function execution_extended(w, id, token, expires)
@@ -214,6 +300,7 @@ local function execution_extended(w, id, token, expires)
   redis.call('EXPIRE', k_executions(id), ttl)
   redis.call('HSET', k_worker(w), 'last_heartbeat', NOW_TS)
   redis.call('EXPIRE', k_worker(w), math.max(ttl, 480))
+  redis.call('EXPIRE', k_worker_executions(w), ttl)
 end
 
 -- A lease ended (settled, expired or deleted): its execution goes, and its named worker is idle
@@ -224,6 +311,7 @@ local function execution_ended(id, token, w)
   if not w or w == '' then return end
   redis.call('DEL', k_execution(id, token))
   redis.call('ZREM', k_executions(id), token)
+  redis.call('SREM', k_worker_executions(w), id .. ':' .. token)
   if redis.call('HGET', k_worker(w), 'current_job') == id then
     redis.call('HDEL', k_worker(w), 'current_job')
     redis.call('HSET', k_worker(w), 'state', 'idle')
@@ -235,7 +323,8 @@ end
 local function fail_job(id, q, token, exc_zlib, exc_b64, status)
   status = status or 'failed'
   local job = k_job(id)
-  local ttl = tonumber(redis.call('HGET', job, 'failure_ttl')) or DEFAULT_FAILURE_TTL
+  local f = redis.call('HMGET', job, 'failure_ttl', 'rate_limit_key', 'rate_limit_concurrency')
+  local ttl = tonumber(f[1]) or DEFAULT_FAILURE_TTL
   redis.call('HSET', job, 'status', status, 'ended_at', NOW_TS, 'exc_info', exc_zlib)
   -- Microseconds in the score keep the registry in failure order (RQ only compares it with now).
   redis.call('ZADD', k_failed(q), ttl == -1 and '+inf' or string.format('%.6f', NOW + ttl), id)
@@ -244,6 +333,7 @@ local function fail_job(id, q, token, exc_zlib, exc_b64, status)
   expire_or_persist(job, ttl)
   expire_or_persist(k_results(id), ttl)
   if status == 'failed' then release_dependents(id, true) end
+  free_slot(id, limit_key(f[2], f[3]))
   announce_done(id)
 end
 
@@ -251,7 +341,8 @@ end
 -- Returns the new state, the retries left and, when scheduled, when it runs again.
 local function retry_or_fail(id, q, token, allow_retry, exc_zlib, exc_b64)
   local job = k_job(id)
-  local f = redis.call('HMGET', job, 'retries_left', 'retry_intervals', 'enqueue_at_front_on_retry')
+  local f = redis.call('HMGET', job, 'retries_left', 'retry_intervals', 'enqueue_at_front_on_retry',
+    'rate_limit_key', 'rate_limit_concurrency')
   local left = tonumber(f[1]) or 0
   if allow_retry and left > 0 then
     local delay = 0
@@ -263,9 +354,11 @@ local function retry_or_fail(id, q, token, allow_retry, exc_zlib, exc_b64)
     end
     redis.call('HSET', job, 'retries_left', left - 1, 'exc_info', exc_zlib)
     if delay > 0 then
-      return 'scheduled', left - 1, schedule(id, q, NOW + delay)
+      local at = schedule(id, q, NOW + delay)
+      free_slot(id, limit_key(f[4], f[5]))
+      return 'scheduled', left - 1, at
     end
-    enqueue_now(id, q, f[3] == '1')
+    enqueue_now(id, q, f[3] == '1')  -- straight back: it keeps its slot
     return 'queued', left - 1
   end
   fail_job(id, q, token, exc_zlib, exc_b64)

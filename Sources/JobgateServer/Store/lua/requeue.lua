@@ -5,12 +5,14 @@
 -- Each call is atomic; a whole queue is requeued by calling again until nothing is left.
 -- Returns a row (R.moved, R.still_failed); NOT_FOUND, or WRONG_STATE for a job that is not failed.
 
+-- A rate-limited job goes to the back of its key's line, as RQ 3.0's requeue sends it.
 local function requeue(id, q)
   redis.call('ZREM', k_failed(q), id)
+  local f = redis.call('HMGET', k_job(id), 'rate_limit_key', 'rate_limit_concurrency')
   redis.call('HSET', k_job(id), 'started_at', '', 'ended_at', '')
   redis.call('HDEL', k_job(id), 'exc_info', 'jobgate_stopped_lease')
   redis.call('PERSIST', k_job(id))  -- the failure TTL must not run out while it waits again
-  enqueue_now(id, q, false)
+  enter_queue(id, q, false, f[1], f[2])
 end
 
 local function counts(moved, q)

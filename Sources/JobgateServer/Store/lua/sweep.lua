@@ -1,6 +1,7 @@
 -- sweep.lua: the periodic server-side work, safe to run from every gateway at once.
--- Promotes due scheduled jobs (unless an RQ scheduler holds the queue's lock) and takes back
--- expired leases as failed attempts.
+-- Promotes due scheduled jobs (unless an RQ scheduler holds the queue's lock), takes back
+-- expired leases as failed attempts, and tends RQ 3.0's rate limits as RQ's worker maintenance
+-- does (at most once a second across all gateways).
 -- KEYS: none (derived).
 -- ARGV: A.limit (most jobs to move per queue and kind), A.exc_info (zlib of the text "lease
 --   expired"), A.exc_string (base64 of that), A.lock_owner (the scheduler-lock owner name
@@ -26,8 +27,9 @@ for _, qkey in ipairs(redis.call('SMEMBERS', QUEUES)) do
       redis.call('SET', lock, owner, 'EX', 5)
       for _, id in ipairs(due) do
         redis.call('ZREM', k_scheduled(q), id)
-        if redis.call('EXISTS', k_job(id)) == 1 then
-          enqueue_now(id, q, redis.call('HGET', k_job(id), 'enqueue_at_front') == '1')
+        local f = redis.call('HMGET', k_job(id), 'origin', 'enqueue_at_front', 'rate_limit_key', 'rate_limit_concurrency')
+        if f[1] then
+          enter_queue(id, q, f[2] == '1', f[3], f[4])
           promoted = promoted + 1
         end
       end
@@ -51,6 +53,27 @@ for _, qkey in ipairs(redis.call('SMEMBERS', QUEUES)) do
     end
   end
 end
+
+-- RQ 3.0's RateLimitRegistry.cleanup for one key: slots held by jobs that are no longer queued
+-- or started (a holder crashed between its outcome and the release, or a job was deleted) go to
+-- the next in line, whoever fits is admitted, and a key with no one in or waiting is removed.
+-- Reads the `limit` oldest holders: more than that are only there if jobs bypassed the limit.
+local function tend_limit(key)
+  for _, id in ipairs(redis.call('ZRANGE', k_rl_allowed(key), 0, limit - 1)) do
+    free_stale_slot(id, key, redis.call('HGET', k_job(id), 'status'))
+  end
+  local concurrency = configured_concurrency(key)
+  if concurrency > 0 and admit_waiting(key, concurrency) > 0 then return end
+  if redis.call('ZCARD', k_rl_allowed(key)) == 0 and redis.call('ZCARD', k_rl_waiting(key)) == 0 then
+    redis.call('SREM', RL_KEYS, key)
+    redis.call('DEL', k_rl(key), k_rl_allowed(key), k_rl_waiting(key))
+  end
+end
+
+if redis.call('SET', 'jobgate:rate-limit-maintenance', owner, 'PX', 1000, 'NX') then
+  for _, key in ipairs(redis.call('SMEMBERS', RL_KEYS)) do tend_limit(key) end
+end
+
 local row = {}
 row[R.promoted], row[R.expired], row[R.expired_ids] = promoted, expired, expired_ids
 return row
