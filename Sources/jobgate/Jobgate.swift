@@ -10,7 +10,7 @@ struct Jobgate: ParsableCommand {
         subcommands: [Serve.self, StatsCommand.self, EnqueueCommand.self, JobCommand.self, ResultCommand.self, FailedCommand.self,
                       RequeueCommand.self, CancelCommand.self, DeleteCommand.self, PauseCommand.self, ResumeCommand.self,
                       ScheduleCommand.self, SchedulesCommand.self, UnscheduleCommand.self,
-                      TopCommand.self, VersionCommand.self, CronNextCommand.self],
+                      TopCommand.self, VersionCommand.self, CronNextCommand.self, DebugCommand.self],
         defaultSubcommand: Serve.self
     )
 }
