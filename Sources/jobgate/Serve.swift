@@ -100,12 +100,15 @@ struct Serve: ParsableCommand {
         let redisTLS = try settings.redis?.tls.map { tls throws(TLSError) in
             try TLSContext.client(caFile: tls.caFile, certificateFile: tls.certificateFile, keyFile: tls.keyFile)
         }
+        let schedules = try ScheduleDeclarations.load(configFile: self.config)
         if check {
+            try ScheduleDeclarations.check(schedules)
             if settings.redis == nil { _ = try PrivateRedis(dataDir: settings.dataDir, create: false) }
             if let certificate = settings.tlsCertificateFile, let key = settings.tlsKeyFile {
                 _ = try TLSContext.server(certificateFile: certificate, keyFile: key)
             }
             print(settings.summary)
+            print("schedules declared: \(schedules.count)")
             print("configuration OK")
             return
         }
@@ -136,6 +139,7 @@ struct Serve: ParsableCommand {
         config.console = settings.console
         config.waitReplicas = settings.waitReplicas
         config.waitTimeoutMs = settings.waitTimeoutMs
+        config.schedules = schedules
         let server = try Server(config: config)
         try server.bind()
         try privateRedis?.start()

@@ -177,3 +177,55 @@ def test_runs_missed_while_every_gateway_was_down_fire_once():
         assert "schedule caught up on missed runs" in s.gateways[0].read_log()
     finally:
         s.close()
+
+
+CONFIG = """
+log-level = "info"
+
+[[schedule]]
+name = "nightly-report"   # the schedule's own keys: name, cron or every, tz
+cron = "30 2 * * *"
+tz = "Europe/Berlin"
+queue = "reports"         # every other key is a field of the job
+func = "reports.build"
+args = '["daily", 3]'
+retries = 2
+
+[[schedule]]
+name = "beat"
+every = 1
+queue = "ticks"
+func = "app.tick"
+"""
+
+
+def test_a_config_file_declares_schedules_stored_once(tmp_path):
+    s = Stack()
+    try:
+        config = tmp_path / "jobgate.toml"
+        config.write_text(CONFIG)
+        declared = s.add_gateway(["--config", str(config)])
+        with declared.client() as c:
+            listed = wait_until(lambda: {x["name"]: x for x in c.ok({"op": "schedules"})["schedules"]},
+                                what="the declared schedules")
+        assert listed["nightly-report"]["job"] == {"args": ["daily", 3], "func": "reports.build", "queue": "reports",
+                                                   "retries": 2}
+        assert listed["nightly-report"]["tz"] == "Europe/Berlin" and listed["beat"]["every"] == 1
+        wait_until(lambda: queued_ids(s), what="beat to run")
+        # Started again, the gateway finds them stored as declared and changes nothing.
+        declared.stop()
+        declared.start()
+        wait_until(lambda: declared.read_log().count("state=unchanged") == 2, what="the schedules found unchanged")
+        with declared.client() as c:
+            again = c.ok({"op": "schedules", "name": "nightly-report"})["schedules"][0]
+        assert again["run_at"] == listed["nightly-report"]["run_at"]
+    finally:
+        s.close()
+
+
+def test_a_bad_declared_schedule_stops_the_gateway_naming_its_line(tmp_path, stack):
+    config = tmp_path / "jobgate.toml"
+    config.write_text(CONFIG.replace('cron = "30 2 * * *"', 'cron = "30 26 * * *"'))
+    gateway = stack.add_gateway(["--config", str(config)], wait_ready=False)
+    assert gateway.proc.wait(timeout=10) != 0
+    assert f"{config}:4: cron: hour: 26 is out of range 0-23" in gateway.read_log()
