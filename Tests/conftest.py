@@ -17,6 +17,14 @@ def client(stack):
 
 
 @pytest.fixture
+def guarded():
+    """A stack whose gateway wants the token s3cret on TCP."""
+    s = Stack(gateway_args=["--token", "s3cret"])
+    yield s
+    s.close()
+
+
+@pytest.fixture
 def stack_with():
     """Makes stacks whose gateway takes extra arguments: `stack_with("--token", "s3cret")`."""
     made = []

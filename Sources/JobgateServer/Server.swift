@@ -20,6 +20,8 @@ public struct ServerConfig {
     public var waitTimeoutMs = 1000
     public var unixMode: mode_t = 0o660
     public var unixGroup: gid_t? = nil
+    /// `schedule` request lines from the config file, stored once Redis answers.
+    public var schedules: [DeclaredSchedule] = []
 
     public init(redis: RedisEndpoint) { self.redis = redis }
 }
@@ -44,6 +46,7 @@ public final class Server {
     private let store: RedisStore
     private let gateway: Gateway
     private let sweeper: Sweeper
+    private let scheduleRunner: ScheduleRunner
     private var listeners: [Listener] = []
     private var httpServers: [HTTPServer] = []
     private var signals: [SignalWatcher] = []
@@ -51,13 +54,14 @@ public final class Server {
     private var stopping = false
     private var stopStartedMs: UInt64 = 0
 
-    public init(config: ServerConfig) throws(TLSError) {
+    public init(config: ServerConfig) throws {
         self.config = config
         hub = ConnectionHub(loop: loop)
         store = RedisStore(loop: loop, endpoint: config.redis, scripts: Gateway.scripts, tls: config.redisTLS,
                            waitReplicas: config.waitReplicas, waitTimeoutMs: config.waitTimeoutMs)
         gateway = Gateway(loop: loop, store: store, config: config.gateway)
         sweeper = Sweeper(gateway: gateway)
+        scheduleRunner = try ScheduleRunner(gateway: gateway, declared: config.schedules)
         listenerTLS = try loadListenerCertificate()
         store.onStateChange = { [unowned self] problem in self.redisStateChanged(problem) }
     }
@@ -164,6 +168,7 @@ public final class Server {
         signals.append(SignalWatcher(loop, signal: SIGHUP) { [unowned self] in self.reloadCertificate() })
         store.start()
         sweeper.start()
+        scheduleRunner.start()
         loop.run()
     }
 
@@ -177,6 +182,7 @@ public final class Server {
         listeners = []
         for h in httpServers { h.closeIdleConnections() }
         sweeper.stop()
+        scheduleRunner.stop()
         gateway.stopWaiting()
         for s in Array(gateway.openSessions) { s.stopReading() }
         let timer = LoopTimer(loop) { [unowned self] in self.checkDrained() }

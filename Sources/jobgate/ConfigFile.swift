@@ -9,32 +9,54 @@ enum ConfigValue: Equatable {
     case strings([String])
 }
 
-/// Reads `key = value` lines (a subset of TOML): strings in double quotes, integers, booleans,
-/// one-line arrays of strings, `#` comments. Keys are the long flag names (`max-connections`);
-/// `max_connections` is accepted too.
+/// One `[[name]]` table of an array of tables (a `[[schedule]]`), with its `key = value` lines.
+struct ConfigTable {
+    let name: String
+    /// `FILE:LINE` of its header, for messages.
+    let origin: String
+    var values: [String: ConfigValue] = [:]
+}
+
+/// Reads `key = value` lines (a subset of TOML): strings in double quotes (or single quotes,
+/// TOML's literal strings, without escapes), integers, booleans, one-line arrays of strings,
+/// `#` comments, and arrays of tables (`[[schedule]]`), whose lines are theirs up to the next
+/// header. Keys are the long flag names (`max-connections`); `max_connections` is accepted too.
 enum ConfigFile {
-    static func load(_ path: String) throws -> [String: ConfigValue] {
+    /// The settings: the lines before the first table.
+    static func load(_ path: String) throws -> [String: ConfigValue] { try read(path).settings }
+
+    static func tables(_ path: String) throws -> [ConfigTable] { try read(path).tables }
+
+    private static func read(_ path: String) throws -> (settings: [String: ConfigValue], tables: [ConfigTable]) {
         guard let text = readWholeFile(path) else {
             throw ValidationError("cannot read config file \(path)")
         }
         return try parse(text, name: path)
     }
 
-    static func parse(_ text: String, name: String) throws -> [String: ConfigValue] {
-        var values: [String: ConfigValue] = [:]
+    static func parse(_ text: String, name: String) throws -> (settings: [String: ConfigValue], tables: [ConfigTable]) {
+        var settings: [String: ConfigValue] = [:]
+        var tables: [ConfigTable] = []
         for (n, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = stripComment(Substring(raw)).trimmed
             if line.isEmpty { continue }
             func fail(_ why: String) -> ValidationError { ValidationError("\(name):\(n + 1): \(why)") }
+            if line.hasPrefix("[") {
+                guard line.hasPrefix("[["), line.hasSuffix("]]"), line.count > 4 else {
+                    throw fail("expected a table header like [[schedule]] (plain [tables] are not supported)")
+                }
+                tables.append(ConfigTable(name: String(line.dropFirst(2).dropLast(2).trimmed), origin: "\(name):\(n + 1)"))
+                continue
+            }
             guard let eq = line.firstIndex(of: "=") else { throw fail("expected key = value") }
             let key = line[..<eq].trimmed.replacingUnderscores
             let valueText = line[line.index(after: eq)...].trimmed
             guard !key.isEmpty else { throw fail("missing key") }
-            guard values[key] == nil else { throw fail("'\(key)' is set twice") }
+            guard (tables.last?.values ?? settings)[key] == nil else { throw fail("'\(key)' is set twice") }
             guard let value = parseValue(valueText) else { throw fail("cannot read the value of '\(key)'") }
-            values[key] = value
+            if tables.isEmpty { settings[key] = value } else { tables[tables.count - 1].values[key] = value }
         }
-        return values
+        return (settings, tables)
     }
 
     private static func parseValue(_ s: Substring) -> ConfigValue? {
@@ -42,6 +64,9 @@ enum ConfigFile {
         if s == "false" { return .bool(false) }
         if let n = Int(s.filter { $0 != "_" }) { return .integer(n) }
         if s.hasPrefix("\"") { return parseString(s).flatMap { $0.rest.trimmed.isEmpty ? .string($0.value) : nil } }
+        if s.count >= 2, s.hasPrefix("'"), s.hasSuffix("'"), !s.dropFirst().dropLast().contains("'") {
+            return .string(String(s.dropFirst().dropLast()))
+        }
         if s.hasPrefix("[") && s.hasSuffix("]") {
             var rest = s.dropFirst().dropLast().trimmed
             var items: [String] = []
@@ -82,14 +107,15 @@ enum ConfigFile {
     }
 
     private static func stripComment(_ s: Substring) -> Substring {
-        var inString = false
+        var quote: Character? = nil
         var escaped = false
         for i in s.indices {
             let c = s[i]
             if escaped { escaped = false; continue }
-            if c == "\\" && inString { escaped = true; continue }
-            if c == "\"" { inString.toggle() }
-            if c == "#" && !inString { return s[..<i] }
+            if c == "\\" && quote == "\"" { escaped = true; continue }
+            if c == "\"" && quote != "'" { quote = quote == nil ? "\"" : nil }
+            if c == "'" && quote != "\"" { quote = quote == nil ? "'" : nil }
+            if c == "#" && quote == nil { return s[..<i] }
         }
         return s
     }

@@ -9,7 +9,8 @@ struct Jobgate: ParsableCommand {
         version: jobgateVersion,
         subcommands: [Serve.self, StatsCommand.self, EnqueueCommand.self, JobCommand.self, ResultCommand.self, FailedCommand.self,
                       RequeueCommand.self, CancelCommand.self, DeleteCommand.self, PauseCommand.self, ResumeCommand.self,
-                      TopCommand.self, VersionCommand.self, CronNextCommand.self],
+                      ScheduleCommand.self, SchedulesCommand.self, UnscheduleCommand.self,
+                      TopCommand.self, VersionCommand.self, CronNextCommand.self, DebugCommand.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -3,7 +3,8 @@
 import json
 import zlib
 
-from cli_helpers import enqueue, error_line, fail_next, finish_next, json_lines, lease
+from cli_helpers import error_line, json_lines
+from job_steps import enqueue, fail_next, finish_next, lease
 
 
 def table_rows(text):

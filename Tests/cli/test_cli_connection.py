@@ -2,7 +2,8 @@
 they cannot."""
 import socket
 
-from cli_helpers import enqueue, error_line, json_lines
+from cli_helpers import error_line, json_lines
+from job_steps import enqueue
 from jobgate_harness import free_tcp_port
 
 

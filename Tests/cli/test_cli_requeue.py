@@ -5,7 +5,8 @@ import re
 import subprocess
 import zlib
 
-from cli_helpers import enqueue, error_line, fail_next, json_lines
+from cli_helpers import error_line, json_lines
+from job_steps import enqueue, fail_next
 from jobgate_harness import jobgate_binary
 
 # Writes `count` failed jobs of queue ARGV[1] straight into Redis, as RQ would have left them:

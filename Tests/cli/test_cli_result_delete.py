@@ -3,7 +3,8 @@ import json
 import subprocess
 import threading
 
-from cli_helpers import enqueue, error_line, fail_next, finish_next, lease
+from cli_helpers import error_line
+from job_steps import enqueue, fail_next, finish_next, lease
 from jobgate_harness import jobgate_binary, wait_until
 
 

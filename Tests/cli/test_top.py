@@ -12,7 +12,7 @@ import fcntl
 
 import pytest
 
-from cli_helpers import enqueue, fail_next
+from job_steps import enqueue, fail_next
 from jobgate_harness import jobgate_binary, wait_until
 
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")

@@ -12,13 +12,6 @@ import pytest
 from jobgate_harness import ROOT, Client, Stack, free_tcp_port, jobgate_binary, tcp_port_open, wait_until
 
 
-@pytest.fixture
-def guarded():
-    s = Stack(gateway_args=["--token", "s3cret"])
-    yield s
-    s.close()
-
-
 def test_tcp_needs_auth_unix_does_not(guarded):
     with guarded.client() as c:
         r = c.call({"op": "ping", "ref": 1})

@@ -2,20 +2,7 @@
 import time
 
 from jobgate_harness import BlockingRequest, start_waiting_leases, wait_until
-
-
-def enqueue(c, queue="q", **fields):
-    return c.ok({"op": "enqueue", "queue": queue, "func": "f", **fields})["id"]
-
-
-def lease(c, queue="q", **fields):
-    return c.ok({"op": "lease", "queues": [queue], **fields})["job"]
-
-
-def fail_now(c, queue="q", error="boom"):
-    job = lease(c, queue)
-    c.ok({"op": "fail", "id": job["id"], "lease": job["lease"], "error": error, "retry": False})
-    return job["id"]
+from job_steps import enqueue, fail_next, lease
 
 
 def test_cancel_queued_scheduled_deferred(stack, client):
@@ -62,7 +49,7 @@ def test_failed_pages_with_errors(client):
     ids = []
     for i in range(5):
         enqueue(client, args=[i])
-        ids.append(fail_now(client, error=f"error {i}"))
+        ids.append(fail_next(client, error=f"error {i}"))
     page = client.ok({"op": "failed", "queue": "q", "offset": 1, "limit": 2})
     assert page["total"] == 5
     assert [j["id"] for j in page["jobs"]] == ids[1:3]
@@ -74,10 +61,10 @@ def test_failed_pages_with_errors(client):
 
 def test_requeue_one_and_all(stack, client):
     a = enqueue(client)
-    fail_now(client)
+    fail_next(client)
     others = [enqueue(client) for _ in range(3)]
     for _ in others:
-        fail_now(client)
+        fail_next(client)
     assert client.ok({"op": "requeue", "id": a}) == {"ok": True, "requeued": 1, "still_failed": 3}
     job = lease(client)
     assert job["id"] == a
@@ -93,7 +80,7 @@ def test_requeue_one_and_all(stack, client):
 def test_requeue_in_limited_steps(client):
     ids = [enqueue(client) for _ in range(5)]
     for _ in ids:
-        fail_now(client)
+        fail_next(client)
     assert client.ok({"op": "requeue", "queue": "q", "limit": 2}) == {"ok": True, "requeued": 2, "still_failed": 3}
     assert client.ok({"op": "requeue", "queue": "q", "limit": 2500}) == {"ok": True, "requeued": 3, "still_failed": 0}
     got = [j["id"] for j in client.ok({"op": "lease", "queues": ["q"], "count": 10})["jobs"]]
@@ -137,7 +124,7 @@ def test_result_of_failed_and_timeout(client):
     jid = enqueue(client)
     r = client.ok({"op": "result", "id": jid, "wait": 0.2})
     assert r["done"] is False and r["job"]["state"] == "queued"
-    fail_now(client, error="nope")
+    fail_next(client, error="nope")
     r = client.ok({"op": "result", "id": jid, "wait": 5})
     assert r["done"] is True and r["job"]["state"] == "failed" and r["job"]["error"] == "nope"
     assert client.call({"op": "result", "id": "missing"})["error"]["code"] == "NOT_FOUND"
@@ -166,7 +153,7 @@ def test_depends_on_defers_until_parents_finish(stack, client):
 def test_failed_parent_keeps_child_deferred(client):
     parent = enqueue(client)
     cid = client.ok({"op": "enqueue", "queue": "kids", "func": "f", "depends_on": [parent]})["id"]
-    fail_now(client)
+    fail_next(client)
     assert client.ok({"op": "job", "id": cid})["job"]["state"] == "deferred"
 
 

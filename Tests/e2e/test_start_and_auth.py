@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from jobgate_harness import Client, RedisServer, Stack, free_tcp_port, jobgate_binary, tcp_port_open, wait_until
+from jobgate_harness import Client, RedisServer, free_tcp_port, jobgate_binary, tcp_port_open, wait_until
 
 
 def _ready(port):
@@ -29,13 +29,6 @@ def _serve(log_dir, *args, env=None):
 def _log(log_dir):
     with open(os.path.join(log_dir, "gateway.log"), "rb") as f:
         return f.read()
-
-
-@pytest.fixture
-def guarded():
-    s = Stack(gateway_args=["--token", "s3cret"])
-    yield s
-    s.close()
 
 
 def test_pipelined_wrong_tokens_cannot_walk_past_the_limit(guarded):

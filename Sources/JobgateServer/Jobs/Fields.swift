@@ -45,3 +45,25 @@ struct LeaseRef {
         return try LeaseRef(&r, g)
     }
 }
+
+/// Ops whose request is a job `id` and nothing else.
+protocol TakesJobID: OpHandler where Params == String {}
+
+extension TakesJobID {
+    static func decode(_ r: inout Request, _ g: Gateway) throws(OpError) -> String {
+        let id = try g.jobID(&r)
+        try r.rejectUnknownFields()
+        return id
+    }
+}
+
+/// Ops whose request is a `queue` and nothing else.
+protocol TakesQueue: OpHandler where Params == String {}
+
+extension TakesQueue {
+    static func decode(_ r: inout Request, _ g: Gateway) throws(OpError) -> String {
+        let queue = try g.queueName(&r)
+        try r.rejectUnknownFields()
+        return queue
+    }
+}

@@ -1,16 +1,10 @@
 /// `job`: a job's state, fields, timestamps, attempts and its result or error.
 /// `{"op":"job","id":ID}` -> `{"ok":true,"job":{...}}`, or NOT_FOUND
-enum JobLookup: OpHandler {
+enum JobLookup: TakesJobID {
     enum Row: Int, ScriptNames { case hash, result }
 
     static let script = Script("job", PackageResources.job_lua, arguments: JobArgument.names, row: Row.names, writes: false)
     static var scripts: [Script] { [script] }
-
-    static func decode(_ r: inout Request, _ g: Gateway) throws(OpError) -> String {
-        let id = try g.jobID(&r)
-        try r.rejectUnknownFields()
-        return id
-    }
 
     static func run(_ id: String, _ g: Gateway, _ reply: ReplyTicket) {
         g.store.run(script, argCount: 1) { args in

@@ -3,18 +3,12 @@ enum JobArgument: Int, ScriptNames { case id }
 
 /// Ops that name one job and answer with its new state (`cancel`, `delete`): each is its script
 /// and a line of doc.
-protocol JobStateChange: OpHandler where Params == String {
+protocol JobStateChange: TakesJobID {
     static var script: Script { get }
 }
 
 extension JobStateChange {
     static var scripts: [Script] { [script] }
-
-    static func decode(_ r: inout Request, _ g: Gateway) throws(OpError) -> String {
-        let id = try g.jobID(&r)
-        try r.rejectUnknownFields()
-        return id
-    }
 
     static func run(_ id: String, _ g: Gateway, _ reply: ReplyTicket) {
         g.store.run(script, argCount: 1) { args in

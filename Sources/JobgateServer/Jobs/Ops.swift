@@ -52,18 +52,22 @@ extension Gateway {
         Op("failed", FailedJobs.self),
         Op("jobs", ListJobs.self),
         Op("requeue", Requeue.self),
+        Op("stop", Stop.self),
         Op("cancel", Cancel.self),
         Op("delete", Delete.self),
         Op("empty", Empty.self),
         Op("forget", Forget.self),
         Op("pause", Pause.self),
         Op("resume", Resume.self),
+        Op("schedule", Schedule.self),
+        Op("unschedule", Unschedule.self),
+        Op("schedules", ListSchedules.self),
     ]
 
     /// Every script, for Redis to load: the ops', then those the gateway runs by itself.
     public static let scripts: [Script] = {
         var seen = Set<String>()
-        return (ops.flatMap(\.scripts) + [Sweeper.script]).filter { seen.insert($0.name).inserted }
+        return (ops.flatMap(\.scripts) + [Sweeper.script, ShutdownRequest.script] + ScheduleRunner.scripts).filter { seen.insert($0.name).inserted }
     }()
 
     /// An op's row by name: its slot in the table, which is also its slot in the metrics.

@@ -1,17 +1,11 @@
 /// `pause` and `resume`: leases take nothing from a paused queue (enqueues still land in it),
 /// on every gateway; RQ's own workers do not know of it.
 /// `{"op":"pause","queue":Q}` -> `{"ok":true,"queue":Q,"paused":true,"queued":N}`
-enum Pause: OpHandler {
+enum Pause: TakesQueue {
     enum Argument: Int, ScriptNames { case queue, paused }
 
     static let script = Script("pause", PackageResources.pause_lua, arguments: Argument.names, writes: true)
     static var scripts: [Script] { [script] }
-
-    static func decode(_ r: inout Request, _ g: Gateway) throws(OpError) -> String {
-        let queue = try g.queueName(&r)
-        try r.rejectUnknownFields()
-        return queue
-    }
 
     static func run(_ queue: String, _ g: Gateway, _ reply: ReplyTicket) {
         set(queue, paused: true, g, reply)
@@ -32,10 +26,8 @@ enum Pause: OpHandler {
 }
 
 /// `{"op":"resume","queue":Q}` -> `{"ok":true,"queue":Q,"paused":false,"queued":N}`
-enum Resume: OpHandler {
+enum Resume: TakesQueue {
     static var scripts: [Script] { [Pause.script] }
-
-    static func decode(_ r: inout Request, _ g: Gateway) throws(OpError) -> String { try Pause.decode(&r, g) }
 
     static func run(_ queue: String, _ g: Gateway, _ reply: ReplyTicket) { Pause.set(queue, paused: false, g, reply) }
 }

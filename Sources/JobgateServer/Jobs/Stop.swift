@@ -3,17 +3,11 @@
 /// heartbeat, ack, fail or release, which answer STOPPED. Run by an RQ worker, that worker is sent
 /// RQ's stop-job command. RQ's own stop commands for a jobgate worker arrive through `RQCommands`.
 /// `{"op":"stop","id":ID}` -> `{"ok":true,"state":"stopped"|"stopping"}`, or WRONG_STATE
-enum Stop: OpHandler {
+enum Stop: TakesJobID {
     enum Argument: Int, ScriptNames { case id, lease, worker, exc_info, exc_string }
 
     static let script = Script("stop", PackageResources.stop_lua, arguments: Argument.names, writes: true)
     static var scripts: [Script] { [script] }
-
-    static func decode(_ r: inout Request, _ g: Gateway) throws(OpError) -> String {
-        let id = try g.jobID(&r)
-        try r.rejectUnknownFields()
-        return id
-    }
 
     static func run(_ id: String, _ g: Gateway, _ reply: ReplyTicket) {
         stop(id: id, lease: "", worker: "", reason: "stopped by the stop op", g) { result in

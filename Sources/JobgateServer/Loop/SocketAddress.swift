@@ -41,10 +41,14 @@ struct SocketAddress: CustomStringConvertible {
         var text = [CChar](repeating: 0, count: 64)
         if storage.ss_family == sa_family_t(AF_INET6) {
             _ = copy.withSockaddr(as: sockaddr_in6.self) { uv_ip6_name($0, &text, text.count) }
-            return "[\(String(cString: text))]:\(port)"
+            return "[\(SocketAddress.string(text))]:\(port)"
         }
         _ = copy.withSockaddr(as: sockaddr_in.self) { uv_ip4_name($0, &text, text.count) }
-        return "\(String(cString: text)):\(port)"
+        return "\(SocketAddress.string(text)):\(port)"
+    }
+
+    private static func string(_ nulTerminated: [CChar]) -> String {
+        String(decoding: nulTerminated.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     mutating func withSockaddr<T, R>(as _: T.Type, _ body: (UnsafeMutablePointer<T>) -> R) -> R {

@@ -50,23 +50,27 @@ public struct JSONScanner {
         _ bytes: UnsafeRawBufferPointer,
         member: (_ key: JSONSpan, _ value: JSONSpan) throws -> Void
     ) throws {
-        var scanner = JSONScanner(bytes)
-        scanner.skipSpace()
-        guard scanner.peek() == UInt8(ascii: "{") else {
-            throw JSONSyntaxError(offset: scanner.pos, reason: "a request must be a JSON object")
+        try scanWhole(bytes, opening: UInt8(ascii: "{"), otherwise: "a request must be a JSON object") {
+            try $0.members(depth: 1, member: member)
         }
-        try scanner.members(depth: 1, member: member)
-        try scanner.expectEnd()
     }
 
     /// Validates that the whole buffer is one JSON array and calls `element` with each element.
     public static func scanArray(_ bytes: UnsafeRawBufferPointer, element: (JSONSpan) throws -> Void) throws {
+        try scanWhole(bytes, opening: UInt8(ascii: "["), otherwise: "expected a JSON array") {
+            try $0.elements(depth: 1, element: element)
+        }
+    }
+
+    /// Runs `contents` on a buffer that must hold one value starting with `opening`, and
+    /// nothing after it but whitespace.
+    @inline(__always)
+    private static func scanWhole(_ bytes: UnsafeRawBufferPointer, opening: UInt8, otherwise reason: String,
+                                  _ contents: (inout JSONScanner) throws -> Void) throws {
         var scanner = JSONScanner(bytes)
         scanner.skipSpace()
-        guard scanner.peek() == UInt8(ascii: "[") else {
-            throw JSONSyntaxError(offset: scanner.pos, reason: "expected a JSON array")
-        }
-        try scanner.elements(depth: 1, element: element)
+        guard scanner.peek() == opening else { throw JSONSyntaxError(offset: scanner.pos, reason: reason) }
+        try contents(&scanner)
         try scanner.expectEnd()
     }
 

@@ -169,7 +169,7 @@ private func percentDecoded(_ text: Substring) throws(RedisURLError) -> String {
         if c == UInt8(ascii: "%") {
             let h1 = utf8.index(after: i)
             guard h1 < utf8.endIndex, utf8.index(after: h1) < utf8.endIndex,
-                  let hi = hexValue(utf8[h1]), let lo = hexValue(utf8[utf8.index(after: h1)]) else {
+                  let hi = JSONScanner.hexValue(utf8[h1]), let lo = JSONScanner.hexValue(utf8[utf8.index(after: h1)]) else {
                 throw RedisURLError("bad percent-escape in the user or password")
             }
             bytes.append(hi << 4 | lo)
@@ -180,13 +180,4 @@ private func percentDecoded(_ text: Substring) throws(RedisURLError) -> String {
         }
     }
     return String(decoding: bytes, as: UTF8.self)
-}
-
-private func hexValue(_ c: UInt8) -> UInt8? {
-    switch c {
-    case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-    case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-    case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-    default: nil
-    }
 }

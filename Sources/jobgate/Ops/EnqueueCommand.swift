@@ -1,4 +1,5 @@
 import ArgumentParser
+import JobgateServer
 
 struct EnqueueCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -90,34 +91,34 @@ struct EnqueueCommand: ParsableCommand {
         request.set("func", string: function)
         if !arguments.isEmpty {
             // Valid JSON is passed through untouched; anything else becomes a JSON string.
-            request.set("args", rawJSON: "[" + arguments.map { JSONSyntax.kind(of: $0) != nil ? $0 : jsonQuoted($0) }.joined(separator: ",") + "]")
+            request.set("args", array: arguments.map { JSONScanner.kind(of: $0) != nil ? .rawJSON($0) : .string($0) })
         }
-        if let kwargs { request.set("kwargs", rawJSON: try jsonObject(kwargs, option: "--kwargs")) }
+        if let kwargs { request.set("kwargs", .rawJSON(try jsonObject(kwargs, option: "--kwargs"))) }
         if let id { request.set("id", string: id) }
-        if let delay { request.set("delay", rawJSON: try jsonNumber(delay, option: "--delay")) }
+        if let delay { request.set("delay", .rawJSON(try jsonNumber(delay, option: "--delay"))) }
         if let at {
             // Unix seconds go as a number, anything else as RFC 3339 text for the gateway to check.
-            request.set("at", rawJSON: JSONSyntax.kind(of: at) == .number ? at : jsonQuoted(at))
+            request.set("at", JSONScanner.kind(of: at) == .number ? .rawJSON(at) : .string(at))
         }
         if let retries { request.set("retries", int: retries) }
         if let retryIntervals {
             let numbers = try retryIntervals.split(separator: ",", omittingEmptySubsequences: false)
                 .map { try jsonNumber(String($0), option: "--retry-intervals") }
-            request.set("retry_intervals", rawJSON: "[" + numbers.joined(separator: ",") + "]")
+            request.set("retry_intervals", array: numbers.map(RequestLine.Value.rawJSON))
         }
         if let timeout { request.set("timeout", int: timeout) }
         if let resultTTL { request.set("result_ttl", int: resultTTL) }
         if let failureTTL { request.set("failure_ttl", int: failureTTL) }
         if let queueTTL { request.set("ttl", int: queueTTL) }
         if let jobDescription { request.set("description", string: jobDescription) }
-        if let meta { request.set("meta", rawJSON: try jsonObject(meta, option: "--meta")) }
-        if !dependsOn.isEmpty { request.set("depends_on", strings: dependsOn) }
+        if let meta { request.set("meta", .rawJSON(try jsonObject(meta, option: "--meta"))) }
+        if !dependsOn.isEmpty { request.set("depends_on", array: dependsOn.map(RequestLine.Value.string)) }
         if atFront { request.set("at_front", bool: true) }
         return request
     }
 
     private func jsonObject(_ text: String, option: String) throws -> String {
-        guard JSONSyntax.kind(of: text) == .object else {
+        guard JSONScanner.kind(of: text) == .object else {
             throw OpsFailure.usage("\(option) must be a JSON object, e.g. {\"key\":1}; got \(text)")
         }
         return text
@@ -125,7 +126,7 @@ struct EnqueueCommand: ParsableCommand {
 
     private func jsonNumber(_ text: String, option: String) throws -> String {
         let trimmed = text.trimmingSpaces
-        guard JSONSyntax.kind(of: trimmed) == .number else {
+        guard JSONScanner.kind(of: trimmed) == .number else {
             throw OpsFailure.usage("\(option) expects a number of seconds; got '\(text)'")
         }
         return trimmed

@@ -1,5 +1,4 @@
 import ArgumentParser
-@preconcurrency import Glibc
 import JobgateServer
 
 /// Where the gateway is and how to talk to it: shared by every operator command.
@@ -41,9 +40,3 @@ struct ReplyTimeoutOption: ParsableArguments {
 
 /// Longer than the gateway's own 10 s Redis timeout, so its UNAVAILABLE reply arrives first.
 let defaultReplyTimeout = 15.0
-
-/// An environment variable, treating empty as unset.
-private func environment(_ name: String) -> String? {
-    guard let value = getenv(name), value.pointee != 0 else { return nil }
-    return String(cString: value)
-}

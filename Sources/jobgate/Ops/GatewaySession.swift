@@ -53,7 +53,7 @@ final class GatewaySession {
     private func exchange(_ request: RequestLine) throws -> Reply {
         let line: [UInt8]
         do {
-            line = try client.call(request.text)
+            line = try client.call(request.bytes)
         } catch let error as LineClientError {
             throw Self.failure(for: error)
         }

@@ -44,10 +44,10 @@ final class LineClient {
     deinit { close(fd) }
 
     /// Sends one request line and returns the reply line (without its newline).
-    func call(_ line: String) throws -> [UInt8] {
+    func call(_ line: [UInt8]) throws -> [UInt8] {
         let deadline = monotonicSeconds() + timeoutSeconds
         do {
-            try send(Array(line.utf8) + [UInt8(ascii: "\n")], deadline: deadline)
+            try send(line + [UInt8(ascii: "\n")], deadline: deadline)
         } catch {
             // A gateway that refuses a connection (OVERLOADED) writes why and closes; that line
             // explains the failed send better than EPIPE does, if it has arrived.
@@ -100,7 +100,7 @@ final class LineClient {
 
     private func waitUntilReady(for events: Int16, deadline: Double, doing activity: String) throws {
         try Self.poll(fd: fd, events: events, deadline: deadline,
-                      onTimeout: "no answer from \(address) within \(formatSeconds(timeoutSeconds)) while \(activity)")
+                      onTimeout: "no answer from \(address) within \(plainNumber(timeoutSeconds)) s while \(activity)")
     }
 
     private static func poll(fd: Int32, events: Int16, deadline: Double, onTimeout message: String) throws {
@@ -194,8 +194,3 @@ func monotonicSeconds() -> Double {
 }
 
 private func lastErrorText() -> String { String(cString: strerror(errno)) }
-
-/// `15 s`, `0.5 s`: the timeout as the user wrote it, without a trailing `.0`.
-func formatSeconds(_ seconds: Double) -> String {
-    seconds == seconds.rounded() && abs(seconds) < 1e15 ? "\(Int(seconds)) s" : "\(seconds) s"
-}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import JobgateServer
 
 struct ResultCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,13 +27,13 @@ struct ResultCommand: ParsableCommand {
         try reportingFailures {
             var request = RequestLine(op: "result")
             request.set("id", string: id)
-            if wait > 0 { request.set("wait", rawJSON: String(wait)) }
+            if wait > 0 { request.set("wait", .rawJSON(String(wait))) }
             // The reply comes once the job is done or `wait` is over, so the reply timeout adds it.
             let reply = try GatewaySession(gateway, timeoutSeconds: timeout.seconds + wait).call(request)
             let job = reply.object("job") ?? [:]
             let state = job["state"] as? String ?? "unknown"
             guard reply.fields["done"] as? Bool == true else {
-                throw OpsFailure(code: OpsFailure.timedOut, message: "job \(id) is still \(state) after \(formatSeconds(wait))")
+                throw OpsFailure(code: OpsFailure.timedOut, message: "job \(id) is still \(state) after \(plainNumber(wait)) s")
             }
             if state != "finished" {
                 let error = job["error"] is String ? ": " + FailedCommand.lastLine(of: job["error"] as? String) : ""

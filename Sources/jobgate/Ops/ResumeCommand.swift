@@ -6,15 +6,9 @@ struct ResumeCommand: ParsableCommand {
         abstract: "Let leases take jobs from a paused queue again; waiting leases wake at once.",
         discussion: exitStatusHelp)
 
-    @OptionGroup var gateway: GatewayOptions
-    @OptionGroup var timeout: ReplyTimeoutOption
-
-    @Argument(help: "The queue.")
-    var queue: String
+    @OptionGroup var target: PausedQueue
 
     func run() throws {
-        try reportingFailures {
-            try setQueuePaused(queue, op: "resume", gateway: gateway, timeoutSeconds: timeout.seconds)
-        }
+        try reportingFailures { try target.set(op: "resume") }
     }
 }

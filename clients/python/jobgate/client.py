@@ -157,23 +157,43 @@ class Client:
         lease, expires_at, lease_seconds, attempt, retries_left) or None; with `count`, a list
         of up to that many jobs (maybe empty). Never sent twice: a lease whose reply is lost
         comes back when it expires."""
-        request = {"op": "lease", "queues": [queues] if isinstance(queues, str) else list(queues)}
-        request.update(_given(wait=wait or None, count=count, lease_for=lease_for, worker=worker))
-        reply = self.call(request, extra_wait=wait or 0)
+        reply = self.lease_reply(queues, wait, count, lease_for, worker)
         if count is not None:
             jobs: List[JobDict] = reply["jobs"]
             return jobs
         job: Optional[JobDict] = reply["job"]
         return job
 
+    def lease_reply(self, queues: Queues, wait: float = 0, count: Optional[int] = None,
+                    lease_for: Optional[float] = None,
+                    worker: Optional[str] = None) -> Dict[str, Any]:
+        """`lease`, returning the whole reply: `job` (or `jobs` with `count`), and
+        `shutdown: True` when RQ's shutdown command named `worker` (then no job is leased)."""
+        request = {"op": "lease", "queues": [queues] if isinstance(queues, str) else list(queues)}
+        request.update(_given(wait=wait or None, count=count, lease_for=lease_for, worker=worker))
+        return self.call(request, extra_wait=wait or 0)
+
     def heartbeat(self, job_or_id: JobRef, lease: Optional[str] = None,
-                  extend: Optional[float] = None) -> float:
-        """Extends the lease (by `extend` seconds, default its lease_seconds); returns the new
-        expires_at. Raises JobgateError LEASE_LOST when the job is not yours any more."""
+                  extend: Optional[float] = None, *, meta: Optional[Mapping[str, Any]] = None,
+                  progress: Optional[float] = None) -> float:
+        """Extends the lease (by `extend` seconds, default its lease_seconds; 0 only reports);
+        returns the new expires_at. `meta` replaces the job's meta, `progress` (0 to 100) is
+        stored in it. Raises JobgateError LEASE_LOST when the job is not yours any more, STOPPED
+        when it was stopped."""
+        return float(self.heartbeat_reply(job_or_id, lease, extend, meta=meta,
+                                          progress=progress)["expires_at"])
+
+    def heartbeat_reply(self, job_or_id: JobRef, lease: Optional[str] = None,
+                        extend: Optional[float] = None, *,
+                        meta: Optional[Mapping[str, Any]] = None,
+                        progress: Optional[float] = None) -> Dict[str, Any]:
+        """`heartbeat`, returning the whole reply: `expires_at`, and `shutdown: True` when RQ's
+        shutdown command named the lease's worker."""
         job_id, token = _id_lease(job_or_id, lease)
-        request = {"op": "heartbeat", "id": job_id, "lease": token}
-        request.update(_given(extend=extend))
-        return float(self.call(request, idempotent=True)["expires_at"])
+        request: Dict[str, Any] = {"op": "heartbeat", "id": job_id, "lease": token}
+        request.update(_given(extend=extend, meta=dict(meta) if meta is not None else None,
+                              progress=progress))
+        return self.call(request, idempotent=True)
 
     def ack(self, job_or_id: JobRef, lease: Optional[str] = None,
             result: Any = None) -> Dict[str, Any]:
@@ -248,6 +268,11 @@ class Client:
         if limit is None:
             return self.call({"op": "requeue", "queue": queue, "all": True})
         return self.call({"op": "requeue", "queue": queue, "limit": limit})
+
+    def stop(self, job_id: str) -> Dict[str, Any]:
+        """Stops a started job (else WRONG_STATE): state stopped, its holder hears STOPPED at
+        its next heartbeat; state stopping for a job a real RQ worker runs."""
+        return self.call({"op": "stop", "id": job_id})
 
     def cancel(self, job_id: str) -> Dict[str, Any]:
         """Cancels a job that has not started (else WRONG_STATE): state canceled."""

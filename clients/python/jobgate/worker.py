@@ -1,6 +1,7 @@
 """Worker: lease, run, heartbeat, then ack or fail; stop cleanly on a signal."""
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -21,14 +22,43 @@ log = logging.getLogger("jobgate")
 MAX_LEASE_RETRY_DELAY = 30.0
 
 
-class Job(Dict[str, Any]):
-    """A leased job: the lease reply's dict, plus `lost`, an Event set when a heartbeat answers
-    LEASE_LOST. A long handler may check `job.lost.is_set()` and give up early: its result
-    would not be acked anyway."""
+Reporter = Callable[[Dict[str, Any]], None]  # sends a heartbeat with these fields
 
-    def __init__(self, data: Mapping[str, Any]) -> None:
+
+class Job(Dict[str, Any]):
+    """A leased job: the lease reply's dict, plus two Events a long handler may check to give
+    up early (`job.should_stop()`), since its outcome would not be acked anyway:
+      lost: set when a heartbeat answers LEASE_LOST (the job runs again elsewhere);
+      stopped: set when a heartbeat answers STOPPED (the job was stopped: `stop` or RQ's stop
+        commands).
+    Under a Worker, `report(meta)` and `progress(n)` tell the gateway how the job is going."""
+
+    def __init__(self, data: Mapping[str, Any], reporter: Optional[Reporter] = None) -> None:
         super().__init__(data)
         self.lost = threading.Event()
+        self.stopped = threading.Event()
+        self._reporter = reporter
+
+    def should_stop(self) -> bool:
+        return self.lost.is_set() or self.stopped.is_set()
+
+    def report(self, meta: Mapping[str, Any]) -> None:
+        """Replaces the job's meta (RQ's `meta`, which `job` and RQ's tools show) at once."""
+        if not isinstance(meta, Mapping):
+            raise TypeError(f"meta must be a dict, not {type(meta).__name__}")
+        self._report({"meta": dict(meta)})
+
+    def progress(self, percent: float) -> None:
+        """Stores `percent` (0 to 100) as the `progress` key of the job's meta at once."""
+        if isinstance(percent, bool) or not isinstance(percent, (int, float)) \
+                or not 0 <= percent <= 100:
+            raise ValueError(f"progress must be a number from 0 to 100, not {percent!r}")
+        self._report({"progress": percent})
+
+    def _report(self, fields: Dict[str, Any]) -> None:
+        if self._reporter is None:
+            raise RuntimeError("report() and progress() work on a job a Worker runs")
+        self._reporter(fields)
 
 
 _running = threading.local()
@@ -56,6 +86,11 @@ class Worker:
     The return value (JSON) is acked as the result; an exception fails the attempt with its
     traceback, retried while the job has retries left.
 
+    Heartbeats go every `heartbeat_interval` seconds (default a third of the lease). One that
+    answers STOPPED sets `job.stopped`: the handler should return (check `job.should_stop()`),
+    and its outcome is logged, not acked. RQ's shutdown command for this worker's name is heard
+    at its next lease, after the running job: `run` returns as after `stop()`.
+
     Stopping: `stop()`, SIGTERM or SIGINT (when `run` is in the main thread) let the running job
     finish and be acked, and lease no more. With quick_stop=True, or on a second signal, the
     running handler is interrupted instead and its job released: it runs again at once
@@ -70,7 +105,8 @@ class Worker:
                  functions: Optional[Mapping[str, Function]] = None,
                  dotted_paths: Union[bool, Sequence[str]] = False, wait: float = 5,
                  lease_for: Optional[float] = None, worker: Optional[str] = None,
-                 retry_delay: float = 1.0, quick_stop: bool = False) -> None:
+                 retry_delay: float = 1.0, quick_stop: bool = False,
+                 heartbeat_interval: Optional[float] = None) -> None:
         if (handler is None) == (functions is None and not dotted_paths):
             raise ValueError("give a handler, or functions=/dotted_paths=: exactly one way to "
                              "run jobs")
@@ -82,6 +118,10 @@ class Worker:
         self.name = worker or f"{socket.gethostname()}.{os.getpid()}"
         self.retry_delay = retry_delay
         self.quick_stop = quick_stop
+        if heartbeat_interval is not None and not heartbeat_interval > 0:
+            raise ValueError(f"heartbeat_interval must be a positive number of seconds, not "
+                             f"{heartbeat_interval!r}")
+        self.heartbeat_interval = heartbeat_interval
         self.processed = 0
         self._stop = threading.Event()
         self._in_handler = False
@@ -118,8 +158,8 @@ class Worker:
         failures = 0
         while not self._stop.is_set() and (max_jobs is None or self.processed < max_jobs):
             try:
-                job = self.client.lease(self.queues, wait=self.wait, lease_for=self.lease_for,
-                                        worker=self.name)
+                reply = self.client.lease_reply(self.queues, wait=self.wait,
+                                                lease_for=self.lease_for, worker=self.name)
                 failures = 0
             except (OSError, JobgateError) as e:
                 if isinstance(e, JobgateError) and not e.retryable:
@@ -130,6 +170,11 @@ class Worker:
                 log.warning("worker %s: lease failed (%s); retrying in %.1fs", self.name, e, delay)
                 self._stop.wait(delay)
                 continue
+            if reply.get("shutdown"):
+                log.info("worker %s: RQ's shutdown command: stopping", self.name)
+                self._stop.set()
+                return
+            job = reply["job"]
             if job is None:
                 if not self.wait:
                     self._stop.wait(1)  # no long poll: do not spin on an idle queue
@@ -138,7 +183,7 @@ class Worker:
                 # The stop came while the lease was waiting: hand the job back unspent.
                 self._release(job, "the worker is stopping")
                 return
-            self.work(Job(job))
+            self.work(job)
 
     def _on_signal(self, signum: int, frame: Optional[FrameType]) -> None:
         second = self._stop.is_set()
@@ -155,6 +200,7 @@ class Worker:
     def work(self, job: Mapping[str, Any]) -> None:
         """Runs one leased job to its end: heartbeats, handler, then ack or fail."""
         job = job if isinstance(job, Job) else Job(job)
+        job._reporter = functools.partial(self._report, job)
         done = threading.Event()
         beat = threading.Thread(target=self._heartbeat, args=(job, done), daemon=True,
                                 name=f"jobgate-heartbeat-{job['id']}")
@@ -191,6 +237,9 @@ class Worker:
             log.warning("job %s: the lease was lost while it ran; its outcome is not acked",
                         job["id"])
             return
+        if job.stopped.is_set():
+            log.warning("job %s was stopped while it ran; its outcome is not acked", job["id"])
+            return
         if ok:
             try:
                 self._send(job, "ack", lambda: self.client.ack(job, result=result))
@@ -209,19 +258,44 @@ class Worker:
             log.info("job %s released: %s", job["id"], why)
 
     def _heartbeat(self, job: Job, done: threading.Event) -> None:
-        every = max(float(job.get("lease_seconds") or 30) / 3, 0.2)
+        every = self.heartbeat_interval or max(float(job.get("lease_seconds") or 30) / 3, 0.2)
         while not done.wait(every):
             try:
                 self._heartbeats.heartbeat(job)
             except JobgateError as e:
-                if e.code == "LEASE_LOST":
-                    job.lost.set()
-                    log.warning("job %s: heartbeat answered LEASE_LOST; its result will not be "
-                                "acked", job["id"])
+                if self._lease_ended(job, e, "heartbeat"):
                     return
                 log.warning("job %s: heartbeat refused: %s", job["id"], e)
             except OSError as e:
                 log.warning("job %s: heartbeat failed: %s", job["id"], e)  # the next one reconnects
+
+    def _report(self, job: Job, fields: Dict[str, Any]) -> None:
+        """A heartbeat that only reports (extend 0). A lease already ended is not an error
+        here: the handler learns it from `job.should_stop()`."""
+        if job.should_stop():
+            return
+        try:
+            self._heartbeats.heartbeat(job, extend=0, **fields)
+        except JobgateError as e:
+            if not self._lease_ended(job, e, "report"):
+                raise
+        except OSError as e:
+            log.warning("job %s: report failed: %s", job["id"], e)  # progress is not worth a crash
+
+    @staticmethod
+    def _lease_ended(job: Job, e: JobgateError, what: str) -> bool:
+        """Sets `job.lost` or `job.stopped` when `e` says the lease ended."""
+        if e.code == "LEASE_LOST":
+            job.lost.set()
+            log.warning("job %s: %s answered LEASE_LOST; its result will not be acked",
+                        job["id"], what)
+        elif e.code == "STOPPED":
+            job.stopped.set()
+            log.warning("job %s: %s answered STOPPED: the job was stopped; its handler should "
+                        "return", job["id"], what)
+        else:
+            return False
+        return True
 
     def _send(self, job: Mapping[str, Any], what: str,
               call: Callable[[], Dict[str, Any]], attempts: int = 5) -> Optional[Dict[str, Any]]:
@@ -234,6 +308,9 @@ class Worker:
                 if e.code == "LEASE_LOST":
                     log.warning("job %s: %s answered LEASE_LOST%s", job["id"], what,
                                 " (an earlier attempt may have got through)" if attempt else "")
+                    return None
+                if e.code == "STOPPED":
+                    log.warning("job %s was stopped; its %s is dropped", job["id"], what)
                     return None
                 if not e.retryable or attempt == attempts - 1:
                     raise
