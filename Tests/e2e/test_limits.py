@@ -113,6 +113,11 @@ def check_max_description(client, n):
     refused(client, enqueue(description="d" * (n + 1)))
 
 
+def check_max_rate_limit_key(client, n):
+    client.ok(enqueue(rate_limit={"key": "k" * n, "concurrency": 1}))
+    refused(client, enqueue(rate_limit={"key": "k" * (n + 1), "concurrency": 1}))
+
+
 def check_max_integer(client, n):
     for field in ("timeout", "result_ttl", "failure_ttl", "ttl"):
         client.ok(enqueue(**{field: n}))

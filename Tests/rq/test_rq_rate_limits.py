@@ -3,6 +3,7 @@ release rule, so that RQ-limited jobs never stall and never run more than `concu
 whoever produces or consumes them. Tests naming RQ's RateLimit or running RQ workers on limited
 jobs need RQ 3 (RQ 2 cannot read a rate_limited job) and are skipped with RQ 2."""
 import threading
+import time
 
 import pytest
 import rq
@@ -180,12 +181,13 @@ def sample_holding(r, ids, concurrency, stop):
     return highest
 
 
-def lease_and_ack_until_done(stack, queue, ids, r):
+def lease_and_ack_until_done(stack, queue, ids, r, work_seconds=0.0):
     def work():
         with stack.client() as c:
             while not all(status(r, i) == "finished" for i in ids):
                 job = c.ok({"op": "lease", "queues": [queue], "wait": 0.2})["job"]
                 if job:
+                    time.sleep(work_seconds)  # the job's work, so RQ's worker gets its share
                     c.ok({"op": "ack", "id": job["id"], "lease": job["lease"], "result": "jobgate"})
     threads = [threading.Thread(target=work) for _ in range(3)]
     for t in threads:
@@ -239,8 +241,9 @@ def test_mixed_producers_and_workers_share_one_key(stack, client, r, rqq, rqcli)
                    "rate_limit": {"key": "mix", "concurrency": 3}})
 
     def body():
-        worker = rqcli.start_worker("rl-mix", burst=False)
-        threads = lease_and_ack_until_done(stack, "rl-mix", ids, r)
+        worker = rqcli.start_worker("rl-mix", burst=False, name="rq-mix")
+        wait_until(lambda: r.sismember("rq:workers", "rq:worker:rq-mix"), timeout=30, what="RQ's worker to start")
+        threads = lease_and_ack_until_done(stack, "rl-mix", ids, r, work_seconds=0.05)
         for t in threads:
             t.join(timeout=120)
         rqcli.kill(worker)

@@ -50,6 +50,8 @@ def test_named_lease_shows_as_an_rq_worker(stack, client, r, rqcli, dashboard):
     # the report); so the dashboard is checked once the worker is idle.
     execution = fetch(r, leased["id"]).get_executions()
     assert [e.composite_key for e in execution] == [f"{leased['id']}:{leased['lease']}"]
+    # RQ 3 finds a worker's current job only through its executions set.
+    assert r.smembers("rq:worker:gw-named-1:executions") == {f"{leased['id']}:{leased['lease']}".encode()}
 
     client.ok({"op": "ack", "id": leased["id"], "lease": leased["lease"]})
     out = rqcli.info()
@@ -59,6 +61,7 @@ def test_named_lease_shows_as_an_rq_worker(stack, client, r, rqcli, dashboard):
     assert workers["gw-named-1"]["state"] == "idle" and workers["gw-named-1"]["current_job"] == "idle"
     assert workers["gw-named-1"]["queues"] == ["named"]
     assert fetch(r, leased["id"]).get_executions() == []
+    assert r.smembers("rq:worker:gw-named-1:executions") == set()
 
     # An anonymous lease shows as executing, but as no worker.
     anonymous = lease(client, "named")

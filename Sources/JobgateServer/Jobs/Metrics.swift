@@ -62,7 +62,7 @@ extension Gateway {
         }
         if let queues {
             family("jobgate_queue_jobs", "gauge", "Jobs per queue and state, from Redis (same on every gateway).")
-            let states: [Stats.Row] = [.queued, .started, .scheduled, .failed, .finished, .rate_limited]
+            let states: [Stats.Row] = [.queued, .started, .scheduled, .failed, .finished]
             for i in 0..<queues.count {
                 let row = queues[i]
                 for state in states {
