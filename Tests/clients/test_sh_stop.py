@@ -7,20 +7,7 @@ import time
 
 from jobgate_harness import wait_until
 from clients_under_test import WORK
-
-
-def start(addr, *options, cmd):
-    return subprocess.Popen([WORK, "--addr", addr, *options, "--", *cmd],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def finish(p, timeout=30):
-    try:
-        return p.communicate(timeout=timeout)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+from test_sh_work import finish, start
 
 
 def alive(pid):

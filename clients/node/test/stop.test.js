@@ -5,17 +5,12 @@ const assert = require("node:assert/strict");
 const { execFileSync } = require("node:child_process");
 const { test } = require("node:test");
 const { setTimeout: sleep } = require("node:timers/promises");
-const { Worker } = require("..");
 const { rejection, uniqueQueue, useStack, waitUntil } = require("../test-support/stack");
+const { newWorker: workerOn } = require("../test-support/workers");
 
 const env = useStack();
 
-function newWorker(queue, handlers, options = {}) {
-  const worker = new Worker({ addr: env.stack.gateway.tcpAddr, queues: [queue], handlers, wait: 1, ...options });
-  worker.warnings = [];
-  worker.on("warning", (message) => worker.warnings.push(message));
-  return worker;
-}
+const newWorker = (...args) => workerOn(env, ...args);
 
 function redisCli(...args) {
   return execFileSync("redis-cli", ["-s", env.stack.redis.socket, ...args], { encoding: "utf8" }).trim();
