@@ -160,6 +160,17 @@ static double pct_us(const samples_t *sorted, double p) {
 
 /* ------------------------------------------------------------------ sockets */
 
+/* `addr` without its `scheme` (if it has it) split at the last colon: the host into `host`,
+ * and the port returned. */
+static int host_port(const char *addr, const char *scheme, char host[256]) {
+    const char *hp = strncmp(addr, scheme, strlen(scheme)) == 0 ? addr + strlen(scheme) : addr;
+    const char *colon = strrchr(hp, ':');
+    if (!colon || colon - hp >= 256) die("bad address %s (tcp://HOST:PORT or unix:PATH)", addr);
+    memcpy(host, hp, (size_t)(colon - hp));
+    host[colon - hp] = 0;
+    return atoi(colon + 1);
+}
+
 static int dial(const char *addr) {
     int fd;
     if (strncmp(addr, "unix:", 5) == 0) {
@@ -173,14 +184,9 @@ static int dial(const char *addr) {
         if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) { close(fd); return -1; }
         return fd;
     }
-    const char *hp = addr;
-    if (strncmp(hp, "tcp://", 6) == 0) hp += 6;
     char host[256];
-    const char *colon = strrchr(hp, ':');
-    if (!colon || (size_t)(colon - hp) >= sizeof host) die("bad address %s (tcp://HOST:PORT or unix:PATH)", addr);
-    memcpy(host, hp, (size_t)(colon - hp));
-    host[colon - hp] = 0;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
+    int port = host_port(addr, "tcp://", host);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) die("bad IPv4 address %s", host);
     fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return -1;
@@ -377,18 +383,28 @@ static void jg_enqueue_request(sbuf_t *b, rng_t *r, const char *queue, int count
     sb_str(b, "]}\n");
 }
 
-/* Returns the number of jobs enqueued, or -1 on a broken connection. */
-static int jg_enqueue(conn_t *c, sbuf_t *b, rng_t *r, const char *queue, int count) {
-    jg_enqueue_request(b, r, queue, count);
+/* Sends the request in `b` for `count` jobs and reads the reply: how many items of a batch
+ * reply hold `state_field` (an error reply counts none), or -1 on a broken connection. */
+static int jg_exchange(conn_t *c, sbuf_t *b, const char *op, int count, const char *state_field) {
     if (write_all(c->fd, b->p, b->n) != 0) return -1;
     size_t len;
     char *line = conn_line(c, &len);
     if (!line) return -1;
-    if (!starts_ok(line)) { note_error("enqueue", line, len); return 0; }
+    if (!starts_ok(line)) { note_error(op, line, len); return 0; }
     if (count == 1) return 1;
-    int ok = (int)count_substr(line, "\"state\":\"queued\"");
-    if (ok != count) note_error("enqueue (batch items)", line, len);
+    int ok = (int)count_substr(line, state_field);
+    if (ok != count) {
+        char what[64];
+        snprintf(what, sizeof what, "%s (batch items)", op);
+        note_error(what, line, len);
+    }
     return ok;
+}
+
+/* Returns the number of jobs enqueued, or -1 on a broken connection. */
+static int jg_enqueue(conn_t *c, sbuf_t *b, rng_t *r, const char *queue, int count) {
+    jg_enqueue_request(b, r, queue, count);
+    return jg_exchange(c, b, "enqueue", count, "\"state\":\"queued\"");
 }
 
 /* Sends a lease request (without reading the reply). */
@@ -424,15 +440,7 @@ static int jg_ack(conn_t *c, sbuf_t *b, const job_ref *jobs, int n) {
             sb_fmt(b, "%s{\"id\":\"%s\",\"lease\":\"%s\"}", i ? "," : "", jobs[i].id, jobs[i].token);
         sb_str(b, "]}\n");
     }
-    if (write_all(c->fd, b->p, b->n) != 0) return -1;
-    size_t len;
-    char *line = conn_line(c, &len);
-    if (!line) return -1;
-    if (!starts_ok(line)) { note_error("ack", line, len); return 0; }
-    if (n == 1) return 1;
-    int ok = (int)count_substr(line, "\"state\":\"finished\"");
-    if (ok != n) note_error("ack (batch items)", line, len);
-    return ok;
+    return jg_exchange(c, b, "ack", n, "\"state\":\"finished\"");
 }
 
 /* ------------------------------------------------------------------ beanstalkd client */
@@ -516,15 +524,9 @@ static redisContext *redis_open(const char *addr) {
         while (path[0] == '/' && path[1] == '/') path++;
         c = redisConnectUnix(path);
     } else {
-        const char *hp = addr;
-        if (strncmp(hp, "tcp://", 6) == 0) hp += 6;
-        if (strncmp(hp, "redis://", 8) == 0) hp += 8;
         char host[256];
-        const char *colon = strrchr(hp, ':');
-        if (!colon || (size_t)(colon - hp) >= sizeof host) die("bad Redis address %s", addr);
-        memcpy(host, hp, (size_t)(colon - hp));
-        host[colon - hp] = 0;
-        c = redisConnect(host, atoi(colon + 1));
+        int port = host_port(addr, strncmp(addr, "redis://", 8) == 0 ? "redis://" : "tcp://", host);
+        c = redisConnect(host, port);
         if (c && !c->err) {
             int one = 1;
             setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -548,9 +550,10 @@ static char *read_file(const char *path, size_t *len) {
     return p;
 }
 
-/* Loads one script the way jobgate does: prelude.lua, "\n", then <op>.lua. */
+/* Loads prelude.lua, "\n", then <op>.lua as one script (bench/run writes each <op>.lua whole, as
+ * `jobgate debug script --standalone OP --raw` prints it, beside an empty prelude.lua). */
 static void load_script(redisContext *c, const char *op, char *sha_out) {
-    if (!opt.scripts) die("--scripts DIR (jobgate's Sources/JobgateServer/Store/lua) is required for redis-lua");
+    if (!opt.scripts) die("--scripts DIR (prelude.lua and <op>.lua, see bench/README.md) is required for redis-lua");
     char path[4096];
     size_t plen, blen;
     snprintf(path, sizeof path, "%s/prelude.lua", opt.scripts);
@@ -659,23 +662,32 @@ static void ra_enqueue_job(rargs_t *a, rng_t *r, const char *queue) {
     ra_add(a, "1", 1);
 }
 
-static int rl_enqueue(redisContext *c, rargs_t *a, rng_t *r, const char *queue, int count) {
-    ra_prefix(a, sha_enqueue);
-    for (int i = 0; i < count; i++) ra_enqueue_job(a, r, queue);
+/* Runs the EVALSHA in `a` for `count` jobs, whose script answers a row per job with R.state
+ * first: how many rows hold `state`, or -1 on a broken connection. */
+static int rl_call(redisContext *c, rargs_t *a, const char *script, int count, const char *state) {
     redisReply *rep = redisCommandArgv(c, (int)a->argc, a->argv, a->argl);
     if (!rep) return -1;
     int ok = 0;
+    redisReply *odd = rep; /* the reply, or the first row not in `state`, to show */
     if (rep->type == REDIS_REPLY_ARRAY) {
         for (size_t i = 0; i < rep->elements; i++) {
             redisReply *row = rep->element[i];
             if (row->type == REDIS_REPLY_ARRAY && row->elements >= 1 && row->element[0]->type == REDIS_REPLY_STRING &&
-                strcmp(row->element[0]->str, "queued") == 0)
+                strcmp(row->element[0]->str, state) == 0)
                 ok++;
+            else if (odd == rep)
+                odd = row;
         }
     }
-    if (ok != count) note_error("enqueue.lua", rep->str ? rep->str : "unexpected reply", rep->str ? (size_t)rep->len : 16);
+    if (ok != count) note_error(script, odd->str ? odd->str : "unexpected reply", odd->str ? (size_t)odd->len : 16);
     freeReplyObject(rep);
     return ok;
+}
+
+static int rl_enqueue(redisContext *c, rargs_t *a, rng_t *r, const char *queue, int count) {
+    ra_prefix(a, sha_enqueue);
+    for (int i = 0; i < count; i++) ra_enqueue_job(a, r, queue);
+    return rl_call(c, a, "enqueue.lua", count, "queued");
 }
 
 /* lease.lua: count, lease seconds ('' = the job's timeout), worker, 1, queue, count tokens. */
@@ -696,10 +708,16 @@ static int rl_lease(redisContext *c, rargs_t *a, rng_t *r, const char *queue, in
     redisReply *rep = redisCommandArgv(c, (int)a->argc, a->argv, a->argl);
     if (!rep) return -1;
     int n = 0;
-    if (rep->type == REDIS_REPLY_ARRAY) {
-        for (size_t i = 0; i < rep->elements && n < count; i++) {
-            redisReply *row = rep->element[i];
-            if (row->type != REDIS_REPLY_ARRAY || row->elements < 8) continue;
+    /* {rows, shutdown}; a row is R.id, R.queue, R.data, R.meta, R.retries_left, R.attempt,
+     * R.expires_at, R.lease, ... */
+    redisReply *rows = rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 ? rep->element[0] : NULL;
+    if (rows && rows->type == REDIS_REPLY_ARRAY) {
+        for (size_t i = 0; i < rows->elements && n < count; i++) {
+            redisReply *row = rows->element[i];
+            if (row->type != REDIS_REPLY_ARRAY || row->elements < 8) {
+                note_error("lease.lua (row)", row->str ? row->str : "unexpected row", row->str ? (size_t)row->len : 14);
+                continue;
+            }
             snprintf(out[n].id, sizeof out[n].id, "%s", row->element[0]->str);
             snprintf(out[n].token, sizeof out[n].token, "%s", row->element[7]->str);
             n++;
@@ -719,18 +737,7 @@ static int rl_ack(redisContext *c, rargs_t *a, const job_ref *jobs, int n) {
         ra_str(a, jobs[i].token);
         ra_add(a, "", 0);
     }
-    redisReply *rep = redisCommandArgv(c, (int)a->argc, a->argv, a->argl);
-    if (!rep) return -1;
-    int ok = 0;
-    if (rep->type == REDIS_REPLY_ARRAY) {
-        for (size_t i = 0; i < rep->elements; i++) {
-            redisReply *e = rep->element[i];
-            if (e->type == REDIS_REPLY_STRING && strcmp(e->str, "finished") == 0) ok++;
-        }
-    }
-    if (ok != n) note_error("ack.lua", rep->str ? rep->str : "unexpected reply", rep->str ? (size_t)rep->len : 16);
-    freeReplyObject(rep);
-    return ok;
+    return rl_call(c, a, "ack.lua", n, "finished");
 }
 
 /* ------------------------------------------------------------------ a generic client */
@@ -1309,7 +1316,7 @@ static void usage(void) {
     fprintf(stderr,
         "usage: loadgen --target jobgate|beanstalkd|redis-lua --addr ADDR --scenario cycle|batch|latency|idle-conns [options]\n"
         "  --addr ADDR        tcp://HOST:PORT or unix:PATH (for redis-lua: Redis's address)\n"
-        "  --scripts DIR      jobgate's Lua scripts (Sources/JobgateServer/Store/lua), for redis-lua\n"
+        "  --scripts DIR      prelude.lua and <op>.lua to load, for redis-lua (see bench/README.md)\n"
         "  --producers N      producer connections (default 8)\n"
         "  --workers N        worker connections (default 8)\n"
         "  --duration S       measured seconds (default 5)\n"

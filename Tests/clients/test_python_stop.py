@@ -8,13 +8,7 @@ import pytest
 
 from jobgate_harness import wait_until
 from clients_under_test import jobgate
-
-
-def run_in_thread(worker, **kw):
-    out = {}
-    t = threading.Thread(target=lambda: out.update(n=worker.run(**kw)), daemon=True)
-    t.start()
-    return t, out
+from test_python_worker import run_in_thread
 
 
 def test_client_heartbeat_reports_and_stop_ends_the_lease(jg):

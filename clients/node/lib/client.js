@@ -84,21 +84,40 @@ class Client {
    * with `count`, with a list of jobs, maybe empty. A waiting lease holds up every reply after
    * it on this connection.
    */
-  async lease(queues, { wait = 0, count, leaseFor, worker } = {}) {
+  async lease(queues, options = {}) {
+    const reply = await this.leaseReply(queues, options);
+    return options.count === undefined ? reply.job : reply.jobs;
+  }
+
+  /**
+   * `lease`, resolving with the whole reply: `job` (or `jobs`), and `shutdown: true` when RQ's
+   * shutdown command named `worker` (then no job is leased).
+   */
+  leaseReply(queues, { wait = 0, count, leaseFor, worker } = {}) {
     const request = { op: "lease", queues: [].concat(queues) };
     if (wait) request.wait = wait;
     if (count !== undefined) request.count = count;
     if (leaseFor !== undefined) request.lease_for = leaseFor;
     if (worker !== undefined) request.worker = worker;
-    const reply = await this.call(request, { wait });
-    return count === undefined ? reply.job : reply.jobs;
+    return this.call(request, { wait });
   }
 
-  /** `job` is the leased job (or any {id, lease}). Resolves with the new expires_at. */
-  async heartbeat(job, { extend } = {}) {
+  /**
+   * `job` is the leased job (or any {id, lease}). Options: `extend` (seconds; 0 only reports),
+   * `meta` (replaces the job's meta), `progress` (0 to 100, stored in the meta). Resolves with the
+   * new expires_at; rejects with LEASE_LOST or STOPPED once the job is not to be worked on.
+   */
+  async heartbeat(job, options = {}) {
+    return (await this.heartbeatReply(job, options)).expires_at;
+  }
+
+  /** `heartbeat`, resolving with the whole reply: `expires_at`, and `shutdown` as for leaseReply. */
+  heartbeatReply(job, { extend, meta, progress } = {}) {
     const request = { op: "heartbeat", id: job.id, lease: job.lease };
     if (extend !== undefined) request.extend = extend;
-    return (await this.call(request)).expires_at;
+    if (meta !== undefined) request.meta = meta;
+    if (progress !== undefined) request.progress = progress;
+    return this.call(request);
   }
 
   ack(job, result) {
@@ -145,6 +164,11 @@ class Client {
    */
   requeue(target) {
     return this.call(typeof target === "string" ? { op: "requeue", id: target } : { op: "requeue", ...target });
+  }
+
+  /** Stops a started job: resolves with state `stopped` (`stopping` for a real RQ worker's job). */
+  stop(id) {
+    return this.call({ op: "stop", id });
   }
 
   cancel(id) {

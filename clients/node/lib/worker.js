@@ -17,11 +17,17 @@ const STOP_SIGNALS = ["SIGINT", "SIGTERM"];
  * slot's waiting lease would sit unworked until that wait ended. Heartbeats, acks, fails and
  * releases never wait, so all slots pipeline them on one shared connection.
  *
- * Events: "acked" (job, result), "failed" (job, errorText), "warning" (message); warnings go to
- * stderr when nothing listens.
+ * While a handler runs, `job.report(meta)` and `job.progress(n)` tell the gateway how it goes, and
+ * `job.signal` aborts when the job must be given up: reason "stopped" when it was stopped (`stop`,
+ * RQ's stop commands), heard at the next heartbeat (every `heartbeatInterval` seconds, default a
+ * third of the lease), or the LEASE_LOST error. Either way the outcome is dropped.
+ *
+ * Events: "acked" (job, result), "failed" (job, errorText), "stopped" (job), "shutdown" (RQ's
+ * shutdown command named this worker: it stops as after stop()), "warning" (message); warnings go
+ * to stderr when nothing listens.
  */
 class Worker extends EventEmitter {
-  constructor({ queues, handlers, concurrency = 1, wait = 5, leaseFor, worker, retryDelay = 1, ...clientOptions }) {
+  constructor({ queues, handlers, concurrency = 1, wait = 5, leaseFor, worker, retryDelay = 1, heartbeatInterval, ...clientOptions }) {
     super();
     this.queues = [].concat(queues || []);
     if (!this.queues.length) throw new TypeError("a Worker needs at least one queue");
@@ -31,6 +37,10 @@ class Worker extends EventEmitter {
     if (!Number.isInteger(concurrency) || concurrency < 1) {
       throw new TypeError(`concurrency must be a positive integer, not ${JSON.stringify(concurrency)}`);
     }
+    if (heartbeatInterval !== undefined && !(typeof heartbeatInterval === "number" && heartbeatInterval > 0)) {
+      throw new TypeError(`heartbeatInterval must be a positive number of seconds, not ${JSON.stringify(heartbeatInterval)}`);
+    }
+    this.heartbeatInterval = heartbeatInterval;
     this.handlers = handlers;
     this.concurrency = concurrency;
     this.wait = wait;
@@ -84,7 +94,13 @@ class Worker extends EventEmitter {
       while (!this.stopping) {
         let job;
         try {
-          job = await leases.lease(this.queues, { wait: this.wait, leaseFor: this.leaseFor, worker: name });
+          const reply = await leases.leaseReply(this.queues, { wait: this.wait, leaseFor: this.leaseFor, worker: name });
+          if (reply.shutdown) {
+            this.emit("shutdown", name);
+            this.stop();
+            break;
+          }
+          job = reply.job;
         } catch (err) {
           if (err instanceof JobgateError && !err.retryable) throw err;
           this.warn(`lease failed (${err.message}); retrying in ${this.retryDelay} s`);
@@ -118,8 +134,10 @@ class Worker extends EventEmitter {
       return;
     }
     const lost = new AbortController();
-    job.signal = lost.signal; // aborted when the lease is lost: the outcome will be dropped
-    const every = Math.max((job.lease_seconds || 30) / 3, 0.2) * 1000;
+    job.signal = lost.signal; // aborted when the job was stopped or the lease lost: the outcome will be dropped
+    job.report = async (meta) => this.report(job, lost, { meta: checkedMeta(meta) });
+    job.progress = async (percent) => this.report(job, lost, { progress: checkedProgress(percent) });
+    const every = (this.heartbeatInterval || Math.max((job.lease_seconds || 30) / 3, 0.2)) * 1000;
     const beats = setInterval(() => this.heartbeat(job, lost), every);
     let result;
     let error = null;
@@ -132,7 +150,11 @@ class Worker extends EventEmitter {
       clearInterval(beats);
     }
     if (lost.signal.aborted) {
-      this.warn(`job ${job.id}: lease lost while running; its outcome is dropped`);
+      if (lost.signal.reason === "stopped") {
+        this.emit("stopped", job);
+      } else {
+        this.warn(`job ${job.id}: lease lost while running; its outcome is dropped`);
+      }
       return;
     }
     if (error === null) {
@@ -164,12 +186,18 @@ class Worker extends EventEmitter {
 
   heartbeat(job, lost) {
     this.client.heartbeat(job).catch((err) => {
-      if (err instanceof JobgateError && err.code === "LEASE_LOST") {
-        lost.abort(err);
-      } else {
-        this.warn(`heartbeat for ${job.id} failed: ${err.message}`);
-      }
+      if (!leaseEnded(err, lost)) this.warn(`heartbeat for ${job.id} failed: ${err.message}`);
     });
+  }
+
+  /** A heartbeat that only reports (extend 0). Resolves once sent; a stop it hears aborts job.signal. */
+  async report(job, lost, fields) {
+    if (lost.signal.aborted) return;
+    try {
+      await this.client.heartbeat(job, { extend: 0, ...fields });
+    } catch (err) {
+      if (!leaseEnded(err, lost)) throw err;
+    }
   }
 
   /**
@@ -184,6 +212,10 @@ class Worker extends EventEmitter {
         await call();
         return true;
       } catch (err) {
+        if (err instanceof JobgateError && err.code === "STOPPED") {
+          this.emit("stopped", job);
+          return false;
+        }
         if (err instanceof JobgateError && err.code === "LEASE_LOST") {
           this.warn(`job ${job.id}: ${what}: ${err.message}`);
           return false;
@@ -209,6 +241,33 @@ class Worker extends EventEmitter {
       console.warn(`jobgate worker: ${message}`);
     }
   }
+}
+
+/** Aborts `lost` when `err` says the job is no longer to be worked on; returns whether it did. */
+function leaseEnded(err, lost) {
+  if (!(err instanceof JobgateError)) return false;
+  if (err.code === "STOPPED") {
+    lost.abort("stopped");
+  } else if (err.code === "LEASE_LOST") {
+    lost.abort(err);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+function checkedMeta(meta) {
+  if (meta === null || typeof meta !== "object" || Array.isArray(meta)) {
+    throw new TypeError(`meta must be an object, not ${JSON.stringify(meta)}`);
+  }
+  return meta;
+}
+
+function checkedProgress(percent) {
+  if (typeof percent !== "number" || !(percent >= 0 && percent <= 100)) {
+    throw new RangeError(`progress must be a number from 0 to 100, not ${JSON.stringify(percent)}`);
+  }
+  return percent;
 }
 
 function errorText(err) {

@@ -200,7 +200,9 @@ describe("producer ops", () => {
     const queue = uniqueQueue();
     await env.client.enqueue(queue, "f");
     const stats = await env.client.stats();
-    assert.deepEqual(stats.queues[queue], { queued: 1, started: 0, scheduled: 0, failed: 0, finished: 0, paused: false });
+    const { queued, started, scheduled, failed, finished, paused } = stats.queues[queue];
+    assert.deepEqual({ queued, started, scheduled, failed, finished, paused },
+      { queued: 1, started: 0, scheduled: 0, failed: 0, finished: 0, paused: false });
     assert.ok(stats.gateway.ops.enqueue >= 1);
   });
 

@@ -6,15 +6,11 @@ const path = require("node:path");
 const { test } = require("node:test");
 const { Worker } = require("..");
 const { spawnChild, uniqueQueue, useStack, waitUntil } = require("../test-support/stack");
+const { newWorker: workerOn } = require("../test-support/workers");
 
 const env = useStack();
 
-function newWorker(queue, handlers, options = {}) {
-  const worker = new Worker({ addr: env.stack.gateway.tcpAddr, queues: [queue], handlers, wait: 1, ...options });
-  worker.warnings = [];
-  worker.on("warning", (message) => worker.warnings.push(message));
-  return worker;
-}
+const newWorker = (...args) => workerOn(env, ...args);
 
 async function finalState(id) {
   const { done, job } = await env.client.result(id, { wait: 20 });

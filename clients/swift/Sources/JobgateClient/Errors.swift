@@ -18,6 +18,9 @@ public struct JobgateError: Error, Sendable, Hashable, CustomStringConvertible {
         case notFound
         /// The lease expired or was reassigned: drop the work, the job runs again.
         case leaseLost
+        /// The job was stopped (`stop`, or RQ's stop commands) while this lease held it: drop the
+        /// work; it runs again only if requeued.
+        case stopped
         /// `enqueue` with an `id` that already exists (``JobgateError/id`` names it).
         case duplicate
         /// The job is not in a state the op applies to (`cancel` of a started job, `requeue` of
@@ -43,6 +46,7 @@ public struct JobgateError: Error, Sendable, Hashable, CustomStringConvertible {
             case "UNKNOWN_OP": self = .unknownOp
             case "NOT_FOUND": self = .notFound
             case "LEASE_LOST": self = .leaseLost
+            case "STOPPED": self = .stopped
             case "DUPLICATE": self = .duplicate
             case "WRONG_STATE": self = .wrongState
             case "TOO_LARGE": self = .tooLarge
@@ -61,6 +65,7 @@ public struct JobgateError: Error, Sendable, Hashable, CustomStringConvertible {
             case .unknownOp: "UNKNOWN_OP"
             case .notFound: "NOT_FOUND"
             case .leaseLost: "LEASE_LOST"
+            case .stopped: "STOPPED"
             case .duplicate: "DUPLICATE"
             case .wrongState: "WRONG_STATE"
             case .tooLarge: "TOO_LARGE"

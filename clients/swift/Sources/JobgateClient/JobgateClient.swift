@@ -259,6 +259,16 @@ public final class JobgateClient: Sendable {
         return try await call(w, as: StateReply.self).state
     }
 
+    /// Stops a started job; returns `stopped` (its holder hears `.stopped` at its next heartbeat),
+    /// or `stopping` for a job a real RQ worker runs. A job that has not started answers
+    /// `.wrongState`.
+    @discardableResult
+    public func stop(_ id: String) async throws -> JobState {
+        var w = RequestWriter(op: "stop")
+        w.string("id", id)
+        return try await call(w, as: StateReply.self).state
+    }
+
     /// Removes a job and every trace of it, whatever its state; returns `deleted`. If it was
     /// leased, the holder's `ack` answers `.notFound`.
     @discardableResult
@@ -343,8 +353,14 @@ public final class JobgateClient: Sendable {
         leaseFor: Double? = nil,
         worker: String? = nil
     ) async throws -> [LeasedJob] {
+        try await leaseBatch(queues: queues, count: count, wait: wait, leaseFor: leaseFor, worker: worker).jobs
+    }
+
+    /// ``lease(queues:count:wait:leaseFor:worker:)``, with `shutdown`: true when RQ's shutdown
+    /// command named `worker` (then no job is leased).
+    func leaseBatch(queues: [String], count: Int, wait: Double, leaseFor: Double?, worker: String?) async throws -> LeaseManyReply {
         let w = try leaseRequest(queues: queues, count: count, wait: wait, leaseFor: leaseFor, worker: worker)
-        return try await (wait > 0 ? callWaiting(w, as: LeaseManyReply.self) : call(w, as: LeaseManyReply.self)).jobs
+        return try await wait > 0 ? callWaiting(w, as: LeaseManyReply.self) : call(w, as: LeaseManyReply.self)
     }
 
     /// Takes one job from `queues`, or returns nil if none came within `wait` seconds.
@@ -368,21 +384,29 @@ public final class JobgateClient: Sendable {
         return w
     }
 
-    /// Extends a lease by `extend` seconds from now (default: its `lease_seconds`) and returns
-    /// the new expiry, Unix seconds. Throws `.leaseLost` if the lease is gone.
+    /// Extends a lease by `extend` seconds from now (default: its `lease_seconds`; 0 leaves the
+    /// expiry alone, for a heartbeat that only reports) and returns the new expiry, Unix seconds.
+    /// `meta` replaces the job's meta (RQ's `meta`); `progress` (0 to 100) is stored in it.
+    /// Throws `.leaseLost` if the lease is gone, `.stopped` if the job was stopped.
     @discardableResult
-    public func heartbeat(id: String, lease: String, extend: Double? = nil) async throws -> Double {
+    public func heartbeat(
+        id: String, lease: String, extend: Double? = nil, meta: [String: JSONValue]? = nil, progress: Double? = nil
+    ) async throws -> Double {
         var w = RequestWriter(op: "heartbeat")
         w.string("id", id)
         w.string("lease", lease)
         try w.double("extend", extend)
+        try w.json("meta", meta.map { .object($0) })
+        try w.double("progress", progress)
         return try await call(w, as: HeartbeatReply.self).expiresAt
     }
 
-    /// Extends `job`'s lease. See ``heartbeat(id:lease:extend:)``.
+    /// Extends `job`'s lease. See ``heartbeat(id:lease:extend:meta:progress:)``.
     @discardableResult
-    public func heartbeat(_ job: LeasedJob, extend: Double? = nil) async throws -> Double {
-        try await heartbeat(id: job.id, lease: job.lease, extend: extend)
+    public func heartbeat(
+        _ job: LeasedJob, extend: Double? = nil, meta: [String: JSONValue]? = nil, progress: Double? = nil
+    ) async throws -> Double {
+        try await heartbeat(id: job.id, lease: job.lease, extend: extend, meta: meta, progress: progress)
     }
 
     /// Marks a job done, keeping `rawResult` (any JSON) for the job's `result_ttl`.
@@ -706,6 +730,15 @@ struct LeaseOneReply: Decodable {
 
 struct LeaseManyReply: Decodable {
     let jobs: [LeasedJob]
+    let shutdown: Bool
+
+    enum CodingKeys: String, CodingKey { case jobs, shutdown }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        jobs = try c.decode([LeasedJob].self, forKey: .jobs)
+        shutdown = try c.decodeIfPresent(Bool.self, forKey: .shutdown) ?? false
+    }
 }
 
 struct HeartbeatReply: Decodable {

@@ -42,6 +42,12 @@ public struct JobFailure: Error, Sendable, CustomStringConvertible {
 /// - if a heartbeat answers `LEASE_LOST` (the lease expired or the job was taken back), cancels
 ///   the handler's task and does not ack: the job is no longer this worker's. Handlers doing
 ///   long work should check `Task.isCancelled` or call cancellable APIs;
+/// - if a heartbeat answers `STOPPED` (the job was stopped: `stop`, RQ's stop commands), cancels
+///   the handler's task the same way and reports ``Event/error(_:_:)`` with that
+///   ``JobgateError`` (code `.stopped`). A stop is heard at the next heartbeat, so give long
+///   leases a short ``Configuration/heartbeatInterval``;
+/// - meanwhile the handler may report how the job goes: ``LeasedJob/progress(_:)`` and
+///   ``LeasedJob/report(meta:)``;
 /// - when the handler returns, acks with its return value as the result;
 /// - when it throws, fails the attempt with the error's description (see ``JobFailure``).
 ///
@@ -52,6 +58,9 @@ public struct JobFailure: Error, Sendable, CustomStringConvertible {
 /// which share the client's main connection. Each job is a child task of the group; a slot is
 /// freed only when the job's handler has returned (even after a lost lease), so at most
 /// ``Configuration/concurrency`` handlers ever run at once.
+///
+/// RQ's `send_shutdown_command` naming ``Configuration/name`` is heard at the next lease and
+/// works like ``stop()``.
 ///
 /// ``stop()`` is graceful: no new lease is sent, running handlers finish and are acked or
 /// failed, then ``run()`` returns. A lease already waiting at the gateway is allowed to answer
@@ -223,8 +232,15 @@ public final class Worker: Sendable {
             }
             let jobs: [LeasedJob]
             do {
-                jobs = try await client.lease(queues: config.queues, count: free, wait: config.leaseWait,
-                                              leaseFor: config.leaseFor, worker: config.name.isEmpty ? nil : config.name)
+                let reply = try await client.leaseBatch(queues: config.queues, count: free, wait: config.leaseWait,
+                                                        leaseFor: config.leaseFor, worker: config.name.isEmpty ? nil : config.name)
+                if reply.shutdown {
+                    // RQ's shutdown command named this worker: as stop(), the running jobs finish.
+                    slots.give(free)
+                    stop()
+                    return nil
+                }
+                jobs = reply.jobs
                 pause = 0.1
             } catch {
                 slots.give(free)
@@ -266,6 +282,7 @@ public final class Worker: Sendable {
         case returned(RawJSON?)
         case threw(any Error)
         case leaseLost
+        case stopped(JobgateError)
     }
 
     private func process(_ job: LeasedJob, client: JobgateClient) async {
@@ -274,7 +291,9 @@ public final class Worker: Sendable {
         let outcome = await withTaskGroup(of: Outcome?.self) { group -> Outcome in
             group.addTask {
                 do {
-                    return .returned(try await self.handler(job))
+                    return .returned(try await JobReporter.$current.withValue(JobReporter(job: job, client: client)) {
+                        try await self.handler(job)
+                    })
                 } catch {
                     return .threw(error)
                 }
@@ -287,7 +306,7 @@ public final class Worker: Sendable {
                     break
                 }
             }
-            // Stops the heartbeats, or cancels the handler after a lost lease. Leaving the group
+            // Stops the heartbeats, or cancels the handler after a lost lease or a stop. Leaving the group
             // waits for both, so the job's slot stays taken until the handler has returned.
             group.cancelAll()
             return first
@@ -296,6 +315,8 @@ public final class Worker: Sendable {
         switch outcome {
         case .leaseLost:
             emit(.leaseLost(job))
+        case .stopped(let error):
+            emit(.error(job, error))
         case .returned(let result):
             if let state = await settle(job, { try await client.ack(id: job.id, lease: job.lease, rawResult: result) }) {
                 emit(.acked(job, state))
@@ -332,6 +353,8 @@ public final class Worker: Sendable {
                 try await client.heartbeat(id: job.id, lease: job.lease)
             } catch let error as JobgateError where error.code == .leaseLost {
                 return .leaseLost
+            } catch let error as JobgateError where error.code == .stopped {
+                return .stopped(error)
             } catch {
                 if Task.isCancelled { return nil }
                 // A broken connection or UNAVAILABLE: try again at the next beat; if the lease
