@@ -57,6 +57,7 @@ extension Gateway {
         Op("delete", Delete.self),
         Op("empty", Empty.self),
         Op("forget", Forget.self),
+        Op("limit", Limit.self),
         Op("pause", Pause.self),
         Op("resume", Resume.self),
         Op("schedule", Schedule.self),

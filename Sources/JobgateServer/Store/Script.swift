@@ -49,16 +49,32 @@ public struct Script: Sendable {
 
     /// The one script the gateway loads: prelude, `run_op(name, ARGV)`, which runs the named
     /// script as a function (made only when it runs: a table of all of them would be rebuilt
-    /// on every call, ~4 µs of Redis time), then the dispatcher.
+    /// on every call, ~4 µs of Redis time), then the dispatcher. The scripts are split among a
+    /// few functions of `groupSize` each: Lua 5.1 allows a function 60 upvalues, and one function
+    /// holding every script would need all the prelude names any of them uses. The first group
+    /// holds the hot path (the op table lists enqueue, lease, heartbeat and ack first).
     public static func combined(_ scripts: [Script]) -> [UInt8] {
-        var text = PackageResources.prelude_lua + Array("\nlocal function run_op(op, ARGV)\n".utf8)
-        for (i, s) in scripts.enumerated() {
-            text += Array("\(i == 0 ? "if" : "elseif") op == '\(s.name)' then return (function(ARGV)\n".utf8)
-            text += s.header + s.body + Array("\nend)(ARGV)\n".utf8)
+        var text = PackageResources.prelude_lua + Array("\nlocal NOT_MINE = {}\n".utf8)
+        var groups: [String] = []
+        for first in stride(from: 0, to: scripts.count, by: groupSize) {
+            let name = "run_group_\(groups.count + 1)"
+            groups.append(name)
+            text += Array("local function \(name)(op, ARGV)\n".utf8)
+            for (i, s) in scripts[first..<min(first + groupSize, scripts.count)].enumerated() {
+                text += Array("\(i == 0 ? "if" : "elseif") op == '\(s.name)' then return (function(ARGV)\n".utf8)
+                text += s.header + s.body + Array("\nend)(ARGV)\n".utf8)
+            }
+            text += Array("end\nreturn NOT_MINE\nend\n".utf8)
         }
-        text += Array("end\nreturn redis.error_reply('INTERNAL no script ' .. tostring(op))\nend\n".utf8)
+        text += Array("local function run_op(op, ARGV)\n  local reply\n".utf8)
+        for name in groups {
+            text += Array("  reply = \(name)(op, ARGV)\n  if reply ~= NOT_MINE then return reply end\n".utf8)
+        }
+        text += Array("  return redis.error_reply('INTERNAL no script ' .. tostring(op))\nend\n".utf8)
         return text + PackageResources.dispatch_lua
     }
+
+    static let groupSize = 4
 }
 
 extension RedisReply {

@@ -6,7 +6,8 @@
 -- Returns {rows, shutdown}: one row per leased job (R.id, R.queue, R.data, ...: see Lease.Row),
 -- and 1 when RQ's shutdown command was sent to this named worker (then nothing is leased, and
 -- the command is used up). Ids whose job hash is gone (deleted, expired ttl) are dropped. A named
--- worker also gets RQ's worker and execution keys (see the prelude).
+-- worker also gets RQ's worker and execution keys (see the prelude). A queue at its operator's
+-- limits (limit.lua) gives nothing, and the next queue in order is tried.
 
 local count = tonumber(ARGV[A.count])
 local lease_for = tonumber(ARGV[A.lease_for])
@@ -21,9 +22,11 @@ if worker ~= '' and redis.call('DEL', 'jobgate:shutdown:' .. worker) == 1 then r
 for i = 1, nq do
   local q = queues[i]
   if #out >= count then break end
-  if not is_paused(q) then
-    while #out < count do
-      local ids = redis.call('LPOP', k_queue(q), count - #out)
+  local room = is_paused(q) and 0 or limit_room(q, count - #out)
+  if room > 0 then
+    local started = {}
+    while #out < count and #started < room do
+      local ids = redis.call('LPOP', k_queue(q), math.min(count - #out, room - #started))
       if not ids then break end
       local leases = {}  -- score, member pairs: one ZADD per LPOP
       for _, id in ipairs(ids) do
@@ -49,10 +52,12 @@ for i = 1, nq do
           row[R.retries_left], row[R.attempt], row[R.expires_at] = f[4] or false, attempt, expires
           row[R.lease], row[R.lease_seconds] = token, tostring(seconds)
           out[#out + 1] = row
+          started[#started + 1] = token
         end
       end
       if #leases > 0 then redis.call('ZADD', k_wip(q), unpack(leases)) end
     end
+    limit_started(q, started)
   end
 end
 return {out, 0}

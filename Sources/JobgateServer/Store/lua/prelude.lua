@@ -92,6 +92,24 @@ local function k_rl(key) return 'rq:rl:' .. key end
 local function k_rl_allowed(key) return 'rq:rl:' .. key .. ':allowed' end
 local function k_rl_waiting(key) return 'rq:rl:' .. key .. ':rate_limited' end
 
+-- Jobs waiting for a slot, per queue (stats, forget). RQ lines them up per key, not per queue,
+-- so this reads each waiting job's origin: O(rate-limited jobs), in pages of 1000.
+local function rate_limited_per_queue()
+  local per_queue = {}
+  for _, key in ipairs(redis.call('SMEMBERS', RL_KEYS)) do
+    local first = 0
+    repeat
+      local ids = redis.call('ZRANGE', k_rl_waiting(key), first, first + 999)
+      for _, id in ipairs(ids) do
+        local q = redis.call('HGET', k_job(id), 'origin')
+        if q then per_queue[q] = (per_queue[q] or 0) + 1 end
+      end
+      first = first + 1000
+    until #ids < 1000
+  end
+  return per_queue
+end
+
 -- A job's limit key, from its rate_limit_key and rate_limit_concurrency fields; nil when it is
 -- unlimited (RQ needs both fields set, and the concurrency an integer).
 local function limit_key(key, concurrency)
@@ -178,6 +196,49 @@ local function is_paused(q)
   return paused[q]
 end
 
+-- An operator's limits on a queue (limit.lua sets them): at most `concurrency` jobs started at
+-- once, at most `rate_max` leases started in any `rate_per` seconds (a sliding window of lease
+-- starts, `jobgate:limit:<q>:starts`). Only queues in LIMITED pay more than one SISMEMBER.
+local LIMITED = 'jobgate:limited'
+local function k_limit(q) return 'jobgate:limit:' .. q end
+local function k_limit_starts(q) return 'jobgate:limit:' .. q .. ':starts' end
+local limited = {}
+
+local function is_limited(q)
+  if limited[q] == nil then limited[q] = redis.call('SISMEMBER', LIMITED, q) == 1 end
+  return limited[q]
+end
+
+-- How many more jobs of `q` may start now, at most `want` (`want` when it has no limits).
+local function limit_room(q, want)
+  if not is_limited(q) then return want end
+  local l = redis.call('HMGET', k_limit(q), 'concurrency', 'rate_max', 'rate_per')
+  local room = want
+  if l[1] then room = math.min(room, tonumber(l[1]) - redis.call('ZCARD', k_wip(q))) end
+  if l[2] then
+    redis.call('ZREMRANGEBYSCORE', k_limit_starts(q), '-inf', '(' .. num(NOW - tonumber(l[3])))
+    room = math.min(room, tonumber(l[2]) - redis.call('ZCARD', k_limit_starts(q)))
+  end
+  return math.max(room, 0)
+end
+
+-- Lease starts count against a rate limit's window.
+local function limit_started(q, tokens)
+  if not is_limited(q) or #tokens == 0 then return end
+  local entries = {}
+  for _, t in ipairs(tokens) do
+    entries[#entries + 1] = NOW
+    entries[#entries + 1] = t
+  end
+  redis.call('ZADD', k_limit_starts(q), unpack(entries))
+  redis.call('EXPIRE', k_limit_starts(q), 86400)
+end
+
+-- A job of a limited queue ended its lease: a waiting lease on any gateway may take the next.
+local function limit_freed(q)
+  if is_limited(q) and redis.call('LLEN', k_queue(q)) > 0 then redis.call('PUBLISH', READY_CHANNEL, q) end
+end
+
 -- RQ's scheduled registry holds whole seconds; rounding up means a job never runs early.
 local function add_scheduled(id, q, at)
   local whole = math.ceil(at)
@@ -203,6 +264,7 @@ local function held_lease(id, token, take, fields)
   local held
   if take then
     held = redis.call('ZREM', k_wip(q), member) == 1
+    if held then limit_freed(q) end
   else
     held = redis.call('ZSCORE', k_wip(q), member) ~= false
   end

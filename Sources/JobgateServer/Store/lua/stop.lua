@@ -39,6 +39,7 @@ end
 if not member then return redis.error_reply('WRONG_STATE job ' .. id .. ' has no live lease to stop') end
 token = string.sub(member, #id + 2)
 redis.call('ZREM', k_wip(q), member)
+limit_freed(q)
 redis.call('HSET', k_job(id), 'jobgate_stopped_lease', token)
 execution_ended(id, token, w)
 fail_job(id, q, token, ARGV[A.exc_info], ARGV[A.exc_string], 'stopped')

@@ -38,6 +38,7 @@ for _, qkey in ipairs(redis.call('SMEMBERS', QUEUES)) do
   local dead = redis.call('ZRANGEBYSCORE', k_wip(q), '-inf', NOW, 'LIMIT', 0, limit)
   for _, member in ipairs(dead) do
     redis.call('ZREM', k_wip(q), member)
+    limit_freed(q)
     local id, token = string.match(member, '^([^:]+):(.*)$')
     if not id then id, token = member, '' end
     -- Only a job still started was abandoned: one that RQ canceled, deleted or requeued
