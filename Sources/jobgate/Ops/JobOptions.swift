@@ -1,8 +1,8 @@
 import ArgumentParser
 import JobgateServer
 
-/// The job a schedule enqueues, from the same options `enqueue` takes (those a scheduled job
-/// can have: no id, delay, at or dependencies, since each run enqueues its own at once).
+/// A job's options, shared by `enqueue` and `schedule` (a schedule's job has no id, delay, at
+/// or dependencies, since each run enqueues its own at once: `enqueue` adds those).
 struct JobOptions: ParsableArguments {
     @Option(name: [.short, .long], help: "The queue to put each job on.")
     var queue: String
@@ -49,53 +49,52 @@ struct JobOptions: ParsableArguments {
 
     /// The job as a JSON object, with the JSON the user typed passed on byte for byte.
     func jobObject() throws -> String {
-        var w = JSONWriter()
-        w.raw("{\"queue\":"); w.string(queue)
-        w.key("func"); w.string(function)
-        if !arguments.isEmpty {
-            w.key("args"); w.raw("[")
-            for (i, argument) in arguments.enumerated() {
-                if i > 0 { w.raw(",") }
-                // Valid JSON is passed through untouched; anything else becomes a JSON string.
-                if JSONScanner.kind(of: argument) != nil { w.raw(Array(argument.utf8)) } else { w.string(argument) }
-            }
-            w.raw("]")
-        }
-        if let kwargs { w.key("kwargs"); w.raw(Array(try Self.object(kwargs, option: "--kwargs").utf8)) }
-        if let retries { w.key("retries"); w.int(retries) }
-        if let retryIntervals {
-            w.key("retry_intervals"); w.raw("[")
-            for (i, interval) in retryIntervals.split(separator: ",", omittingEmptySubsequences: false).enumerated() {
-                let number = interval.trimmingCharacters(in: " ")
-                guard JSONScanner.kind(of: number) == .number else {
-                    throw OpsFailure.usage("--retry-intervals expects numbers of seconds; got '\(interval)'")
-                }
-                if i > 0 { w.raw(",") }
-                w.raw(Array(number.utf8))
-            }
-            w.raw("]")
-        }
-        if let timeout { w.key("timeout"); w.int(timeout) }
-        if let resultTTL { w.key("result_ttl"); w.int(resultTTL) }
-        if let failureTTL { w.key("failure_ttl"); w.int(failureTTL) }
-        if let queueTTL { w.key("ttl"); w.int(queueTTL) }
-        if let jobDescription { w.key("description"); w.string(jobDescription) }
-        if let meta { w.key("meta"); w.raw(Array(try Self.object(meta, option: "--meta").utf8)) }
-        if atFront { w.key("at_front"); w.bool(true) }
-        w.raw("}")
-        return String(decoding: w.bytes, as: UTF8.self)
+        var job = RequestLine(first: "queue", string: queue)
+        try apply(to: &job)
+        return String(decoding: job.bytes, as: UTF8.self)
     }
 
-    private static func object(_ text: String, option: String) throws -> String {
+    /// Every field but `queue` (which comes first): `enqueue` adds its own after these.
+    func apply(to request: inout RequestLine) throws {
+        request.set("func", string: function)
+        if !arguments.isEmpty {
+            // Valid JSON is passed through untouched; anything else becomes a JSON string.
+            request.set("args", array: arguments.map { JSONScanner.kind(of: $0) != nil ? .rawJSON($0) : .string($0) })
+        }
+        if let kwargs { request.set("kwargs", .rawJSON(try Self.jsonObject(kwargs, option: "--kwargs"))) }
+        if let retries { request.set("retries", int: retries) }
+        if let retryIntervals {
+            let numbers = try retryIntervals.split(separator: ",", omittingEmptySubsequences: false)
+                .map { try Self.jsonNumber(String($0), option: "--retry-intervals") }
+            request.set("retry_intervals", array: numbers.map(RequestLine.Value.rawJSON))
+        }
+        if let timeout { request.set("timeout", int: timeout) }
+        if let resultTTL { request.set("result_ttl", int: resultTTL) }
+        if let failureTTL { request.set("failure_ttl", int: failureTTL) }
+        if let queueTTL { request.set("ttl", int: queueTTL) }
+        if let jobDescription { request.set("description", string: jobDescription) }
+        if let meta { request.set("meta", .rawJSON(try Self.jsonObject(meta, option: "--meta"))) }
+        if atFront { request.set("at_front", bool: true) }
+    }
+
+    static func jsonObject(_ text: String, option: String) throws -> String {
         guard JSONScanner.kind(of: text) == .object else {
             throw OpsFailure.usage("\(option) must be a JSON object, e.g. {\"key\":1}; got \(text)")
         }
         return text
     }
+
+    static func jsonNumber(_ text: String, option: String) throws -> String {
+        let trimmed = text.trimmingSpaces
+        guard JSONScanner.kind(of: trimmed) == .number else {
+            throw OpsFailure.usage("\(option) expects a number of seconds; got '\(text)'")
+        }
+        return trimmed
+    }
 }
 
-private extension Substring {
-    func trimmingCharacters(in set: Character) -> String {
-        String(drop(while: { $0 == set }).reversed().drop(while: { $0 == set }).reversed())
+private extension String {
+    var trimmingSpaces: String {
+        String(drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed())
     }
 }

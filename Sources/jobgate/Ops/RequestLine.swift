@@ -7,8 +7,15 @@ struct RequestLine {
     private var writer = JSONWriter()
 
     init(op: String) {
-        writer.raw("{\"op\":")
-        writer.string(op)
+        self.init(first: "op", string: op)
+    }
+
+    /// An object whose first member is `key` (a request's is always `op`).
+    init(first key: StaticString, string: String) {
+        writer.raw("{\"")
+        writer.raw(key)
+        writer.raw("\":")
+        writer.string(string)
     }
 
     mutating func set(_ key: StaticString, string: String) {
