@@ -126,12 +126,20 @@ def check_max_integer(client, n):
     refused(client, enqueue(retries=1, retry_intervals=n + 1))
     client.ok({"op": "failed", "queue": "lim", "offset": n})
     refused(client, {"op": "failed", "queue": "lim", "offset": n + 1})
+    client.ok({"op": "jobs", "queue": "lim", "offset": n})
+    refused(client, {"op": "jobs", "queue": "lim", "offset": n + 1})
+    refused(client, {"op": "empty", "queue": "lim", "limit": n + 1})
     refused(client, {"op": "requeue", "queue": "lim", "limit": n + 1})
 
 
 def check_max_failed_limit(client, n):
     client.ok({"op": "failed", "queue": "lim", "limit": n})
     refused(client, {"op": "failed", "queue": "lim", "limit": n + 1})
+
+
+def check_max_jobs_limit(client, n):
+    client.ok({"op": "jobs", "queue": "lim", "limit": n})
+    refused(client, {"op": "jobs", "queue": "lim", "limit": n + 1})
 
 
 def check_max_error_text(client, n):

@@ -298,7 +298,8 @@ def test_stats_counts(client):
     job = lease(client, queue="s")
     assert job["id"] != a
     s = client.ok({"op": "stats"})
-    assert s["queues"]["s"] == {"queued": 0, "started": 1, "scheduled": 1, "failed": 1, "finished": 0, "paused": False}
+    assert s["queues"]["s"] == {"queued": 0, "started": 1, "scheduled": 1, "deferred": 0, "failed": 1, "finished": 0,
+                                "canceled": 0, "rate_limited": 0, "paused": False, "oldest_queued_seconds": None}
     assert s["gateway"]["ops"]["lease"] == 2 and s["gateway"]["redis"] == "ready"
 
 

@@ -5,7 +5,7 @@ struct JobView {
     private let data: JobData?
     private let errorText: [UInt8]?
 
-    /// A row of job.lua, await.lua or failed.lua, whose layouts share R.hash and R.result.
+    /// A row of job.lua, await.lua or jobs.lua, whose layouts share R.hash and R.result.
     init<Row: ScriptNames>(row: RedisReply, hash: Row, result latest: Row, zlib: Zlib) {
         self.init(hash: row[hash], latestResult: row[latest], zlib: zlib)
     }

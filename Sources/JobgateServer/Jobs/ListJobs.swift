@@ -23,7 +23,8 @@ enum ListJobs: OpHandler {
         let queue = try g.queueName(&r)
         let state = try r.string("state") ?? "queued"
         guard states.contains(state) else {
-            throw OpError.bad("field 'state' must be one of \(states.joined(separator: ", "))")
+            let why = state == "rate_limited" ? " (rate-limited jobs wait in line per rate-limit key, not per queue)" : ""
+            throw OpError.bad("field 'state' must be one of \(states.joined(separator: ", "))\(why)")
         }
         let offset = try r.integer("offset", in: 0...Gateway.maxInteger) ?? 0
         let limit = try r.integer("limit", in: 1...Gateway.maxJobsPage) ?? 50
@@ -34,29 +35,34 @@ enum ListJobs: OpHandler {
     }
 
     static func run(_ p: Params, _ g: Gateway, _ reply: ReplyTicket) {
+        readPage(p, g) { result in
+            reply.answer(result) { page, w in
+                w.key("queue"); w.string(p.queue)
+                w.key("state"); w.string(p.state)
+                writePage(page, g, &w)
+            }
+        }
+    }
+
+    /// Runs jobs.lua for one page (`failed` reads its pages with it too).
+    static func readPage(_ p: Params, _ g: Gateway, _ done: @escaping (Result<RedisReply, OpError>) -> Void) {
         g.store.run(script, argCount: Argument.allCases.count) { args in
             args.put(Argument.queue, p.queue)
             args.put(Argument.state, p.state)
             args.put(Argument.offset, p.offset)
             args.put(Argument.limit, p.limit)
             args.put(Argument.newest, p.newestFirst ? "1" : "0")
-        } done: { result in
-            reply.answer(result) { page, w in
-                w.key("queue"); w.string(p.queue)
-                w.key("state"); w.string(p.state)
-                writePage(page, id: Row.id, hash: Row.hash, result: Row.result, g, &w)
-            }
-        }
+        } done: { result in done(result) }
     }
 
-    /// `"total":N,"jobs":[...]` from a script's `{total, rows}`, each row's job as `job` shows it.
-    static func writePage<R: ScriptNames>(_ page: RedisReply, id: R, hash: R, result: R, _ g: Gateway, _ w: inout JSONWriter) {
+    /// `"total":N,"jobs":[...]` from jobs.lua's `{total, rows}`, each row's job as `job` shows it.
+    static func writePage(_ page: RedisReply, _ g: Gateway, _ w: inout JSONWriter) {
         w.key("total"); w.int(page[0].integer)
         w.key("jobs"); w.raw("[")
         let rows = page[1]
         for i in 0..<rows.count {
             if i > 0 { w.raw(",") }
-            JobView(row: rows[i], hash: hash, result: result, zlib: g.zlib).write(id: rows[i][id].string, &w)
+            JobView(row: rows[i], hash: Row.hash, result: Row.result, zlib: g.zlib).write(id: rows[i][Row.id].string, &w)
         }
         w.raw("]")
     }

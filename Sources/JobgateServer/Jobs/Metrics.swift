@@ -1,5 +1,5 @@
-/// What a gateway counts about itself: requests and their latency per op, connections, sweeps.
-/// Rendered by `stats` (JSON) and the Prometheus endpoint.
+/// What a gateway counts about itself: requests and their latency per op, connections, sweeps,
+/// jobs settled per queue. Rendered by `stats` (JSON) and the Prometheus endpoint.
 struct Counters {
     /// The op table's names, in its order, then one slot that every unknown name shares (so a
     /// client cannot grow these tables).
@@ -15,6 +15,10 @@ struct Counters {
     var redisRoundTrip = 0.0
     private(set) var ops = [Int](repeating: 0, count: opNames.count)
     private(set) var latency = [Histogram](repeating: Histogram(), count: opNames.count)
+    /// Jobs acked through this gateway, by queue.
+    var processed: [String: Int] = [:]
+    /// Jobs failed for good (no retry left, or `"retry":false`) through this gateway, by queue.
+    var failedForGood: [String: Int] = [:]
 
     mutating func count(_ slot: Int) { ops[slot] += 1 }
 
@@ -40,6 +44,20 @@ struct Histogram {
 }
 
 extension Gateway {
+    /// Counts the jobs an `ack` script call settled, by queue.
+    func countProcessed(_ result: Result<RedisReply, OpError>) {
+        guard case .success(let answers) = result else { return }
+        for i in 0..<answers.count where !answers[i].isError {
+            counters.processed[answers[i][Ack.Row.queue].string, default: 0] += 1
+        }
+    }
+
+    /// Counts a `fail` script call that left its job failed (rather than queued or scheduled again).
+    func countFailedForGood(_ result: Result<RedisReply, OpError>) {
+        guard case .success(let row) = result, row[Fail.Row.state].string == "failed" else { return }
+        counters.failedForGood[row[Fail.Row.queue].string, default: 0] += 1
+    }
+
     /// One scrape: the queue counts from Redis (left out if Redis cannot answer), then everything else.
     public func scrapeMetrics(_ done: @escaping ([UInt8]) -> Void) {
         store.run(Stats.script, argCount: 0) { _ in } done: { [unowned self] result in
@@ -62,19 +80,27 @@ extension Gateway {
         }
         if let queues {
             family("jobgate_queue_jobs", "gauge", "Jobs per queue and state, from Redis (same on every gateway).")
-            let states: [Stats.Row] = [.queued, .started, .scheduled, .failed, .finished]
             for i in 0..<queues.count {
                 let row = queues[i]
-                for state in states {
-                    sample("jobgate_queue_jobs", "queue=\"\(escapedForQuotes(row[Stats.Row.queue].string))\",state=\"\(state)\"", Double(row[state].integer))
+                for state in Stats.counts {
+                    sample("jobgate_queue_jobs", "\(queueLabel(row[Stats.Row.queue].string)),state=\"\(state)\"", Double(row[state].integer))
                 }
             }
             family("jobgate_queue_paused", "gauge", "1 when the queue is paused.")
             for i in 0..<queues.count {
                 let row = queues[i]
-                sample("jobgate_queue_paused", "queue=\"\(escapedForQuotes(row[Stats.Row.queue].string))\"", Double(row[Stats.Row.paused].integer))
+                sample("jobgate_queue_paused", queueLabel(row[Stats.Row.queue].string), Double(row[Stats.Row.paused].integer))
+            }
+            family("jobgate_queue_oldest_queued_seconds", "gauge", "Age of the job at the head of the queue, by Redis's clock (left out when the queue is empty).")
+            for i in 0..<queues.count where !queues[i][Stats.Row.oldest_queued_seconds].isNil {
+                let row = queues[i]
+                sample("jobgate_queue_oldest_queued_seconds", queueLabel(row[Stats.Row.queue].string), row[Stats.Row.oldest_queued_seconds].double)
             }
         }
+        family("jobgate_jobs_processed_total", "counter", "Jobs acked through this gateway, by queue.")
+        for (queue, n) in counters.processed.sorted(by: { $0.key < $1.key }) { sample("jobgate_jobs_processed_total", queueLabel(queue), Double(n)) }
+        family("jobgate_jobs_failed_total", "counter", "Jobs failed for good through this gateway (no retry left, or retry false), by queue.")
+        for (queue, n) in counters.failedForGood.sorted(by: { $0.key < $1.key }) { sample("jobgate_jobs_failed_total", queueLabel(queue), Double(n)) }
         family("jobgate_requests_total", "counter", "Requests by op.")
         for (i, op) in Counters.opNames.enumerated() { sample("jobgate_requests_total", "op=\"\(op)\"", Double(counters.ops[i])) }
         family("jobgate_request_duration_seconds", "histogram", "Time from reading a request to writing its reply, by op (blocking leases and results include their wait).")
@@ -111,3 +137,5 @@ extension Gateway {
         return Array(out.utf8)
     }
 }
+
+private func queueLabel(_ queue: String) -> String { "queue=\"\(escapedForQuotes(queue))\"" }

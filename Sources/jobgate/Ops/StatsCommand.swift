@@ -7,7 +7,8 @@ struct StatsCommand: ParsableCommand {
         abstract: "Show each queue's job counts and the gateway's counters.",
         discussion: """
             Counts come from Redis, so every gateway sharing it shows the same numbers; the \
-            gateway line is the counters of the process you asked.
+            gateway line is the counters of the process you asked. AGE is how long the job at \
+            the head of the queue has waited, by Redis's clock.
 
             \(exitStatusHelp)
             """)
@@ -26,12 +27,13 @@ struct StatsCommand: ParsableCommand {
 
     private func queueTable(_ queues: [String: Any]) -> String {
         guard !queues.isEmpty else { return "no queues yet" }
-        let counts = ["queued", "started", "scheduled", "failed", "finished"]
-        var table = TextTable([("QUEUE", .left)] + counts.map { ($0.uppercased(), .right) } + [("PAUSED", .left)])
+        let counts = ["queued", "started", "scheduled", "deferred", "failed", "finished", "canceled"]
+        var table = TextTable([("QUEUE", .left)] + counts.map { ($0.uppercased(), .right) } + [("AGE", .right), ("PAUSED", .left)])
         for name in queues.keys.sorted() {
             let queue = queues[name] as? [String: Any] ?? [:]
+            let age = (queue["oldest_queued_seconds"] as? NSNumber).map { formatDuration($0.doubleValue) } ?? "-"
             let paused = queue["paused"] as? Bool == true ? "yes" : "no"
-            table.add([name] + counts.map { displayText(queue[$0]) } + [paused])
+            table.add([name] + counts.map { displayText(queue[$0]) } + [age, paused])
         }
         return table.rendered
     }

@@ -11,12 +11,16 @@ local q, limit = ARGV[A.queue], tonumber(ARGV[A.limit])
 local ids = redis.call('LRANGE', k_queue(q), 0, limit - 1)
 if #ids > 0 then redis.call('LTRIM', k_queue(q), #ids, -1) end
 for _, id in ipairs(ids) do
-  local f = redis.call('HMGET', k_job(id), 'status', 'origin', 'jobgate_awaited')
+  local f = redis.call('HMGET', k_job(id), 'status', 'origin', 'jobgate_awaited', 'rate_limit_key', 'rate_limit_concurrency')
   if f[1] == 'queued' and f[2] == q then
     for _, parent in ipairs(redis.call('SMEMBERS', k_dependencies(id))) do
       redis.call('SREM', k_dependents(parent), id)
     end
-    redis.call('DEL', k_job(id), k_results(id), k_dependents(id), k_dependencies(id), k_executions(id))
+    redis.call('DEL', k_job(id), k_results(id), k_dependents(id), k_dependencies(id))
+    -- An RQ 3.0 rate-limit slot the job held goes to the next in line (as delete.lua does).
+    local slot = limit_key(f[4], f[5])
+    if slot then free_stale_slot(id, slot, nil) end
+    redis.call('DEL', k_executions(id))
     announce_done(id, f[3] or false)
   end
 end

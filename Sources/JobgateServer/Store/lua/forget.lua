@@ -1,6 +1,7 @@
--- forget.lua: removes a queue that holds no jobs: its member of rq:queues (so RQ's tools and
--- jobgate's sweeps stop listing it), its pause flag, and registries left holding only expired
--- entries. Enqueuing to it again brings it back.
+-- forget.lua: removes a queue that holds no jobs (nor rate-limited ones waiting for a slot): its
+-- member of rq:queues (so RQ's tools and jobgate's sweeps stop listing it), its pause flag and
+-- operator limits (limit.lua), and registries left holding only expired entries. Enqueuing to it
+-- again brings it back, unpaused and unlimited.
 -- KEYS: none (derived).
 -- ARGV: A.queue.
 -- Returns 'forgotten'; WRONG_STATE naming each place that still holds jobs.
@@ -16,6 +17,7 @@ local places = {
   {'finished', redis.call('ZCOUNT', k_finished(q), unexpired, '+inf')},
   {'failed', redis.call('ZCOUNT', k_failed(q), unexpired, '+inf')},
   {'canceled', redis.call('ZCARD', k_canceled(q))},
+  {'rate_limited', rate_limited_per_queue()[q] or 0},
 }
 local remaining = {}
 for _, place in ipairs(places) do
@@ -26,7 +28,8 @@ if #remaining > 0 then
 end
 redis.call('SREM', QUEUES, k_queue(q))
 redis.call('SREM', PAUSED, q)
-registered[q], paused[q] = nil, nil
+redis.call('SREM', LIMITED, q)
+registered[q], paused[q], limited[q] = nil, nil, nil
 -- UNLINK frees a long run of expired entries off Redis's main thread.
-redis.call('UNLINK', k_finished(q), k_failed(q))
+redis.call('UNLINK', k_finished(q), k_failed(q), k_limit(q), k_limit_starts(q))
 return 'forgotten'

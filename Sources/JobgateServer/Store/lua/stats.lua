@@ -5,9 +5,8 @@
 -- R.finished, R.canceled, R.paused: 1 or 0, R.oldest_queued_seconds: how long the job at the
 -- head of the queue has waited, by Redis's clock, as text; nil when the queue is empty or the
 -- head job has no readable enqueued_at), R.rate_limited (jobs waiting for an RQ 3.0 rate-limit
--- slot). Counting costs O(1) per queue and key; the age reads one job per queue. RQ lines up
--- rate-limited jobs per limit key, not per queue, so counting them per queue reads each waiting
--- job's origin: O(rate-limited jobs), in pages of 1000.
+-- slot). Counting costs O(1) per queue and key; the age reads one job per queue; the
+-- rate-limited count reads each waiting job (see the prelude's rate_limited_per_queue).
 
 -- Unix seconds of an RQ timestamp ('%Y-%m-%dT%H:%M:%S.%fZ', UTC); nil if it is not one.
 local function rq_ts_seconds(text)
@@ -29,22 +28,6 @@ local function oldest_queued_seconds(q)
   local enqueued = rq_ts_seconds(redis.call('HGET', k_job(head), 'enqueued_at'))
   -- A producer's clock ahead of Redis's must not make a job younger than new.
   return enqueued and num(math.max(NOW - enqueued, 0)) or false
-end
-
-local function rate_limited_per_queue()
-  local per_queue = {}
-  for _, key in ipairs(redis.call('SMEMBERS', RL_KEYS)) do
-    local first = 0
-    repeat
-      local ids = redis.call('ZRANGE', k_rl_waiting(key), first, first + 999)
-      for _, id in ipairs(ids) do
-        local q = redis.call('HGET', k_job(id), 'origin')
-        if q then per_queue[q] = (per_queue[q] or 0) + 1 end
-      end
-      first = first + 1000
-    until #ids < 1000
-  end
-  return per_queue
 end
 
 local rate_limited = rate_limited_per_queue()
