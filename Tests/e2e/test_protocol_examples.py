@@ -10,7 +10,7 @@ import re
 
 from jobgate_harness import ROOT, Stack
 
-VOLATILE = {"lease", "expires_at", "created_at", "enqueued_at", "started_at", "ended_at",
+VOLATILE = {"lease", "expires_at", "created_at", "enqueued_at", "started_at", "ended_at", "oldest_queued_seconds",
             "last_heartbeat", "run_at", "retry_at", "gateway"}
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
