@@ -112,3 +112,25 @@ def test_concurrency_is_exact_across_three_gateways_and_twenty_workers():
         assert 1 <= most[0] <= 3, f"{most[0]} jobs of a queue capped at 3 were started at once"
     finally:
         stack.close()
+
+
+def test_stats_and_metrics_show_a_queues_caps_and_slots_in_use(tmp_path):
+    from jobgate_harness import free_tcp_port
+    import urllib.request
+    port = free_tcp_port()
+    stack = Stack(gateway_args=["--metrics", f"tcp://127.0.0.1:{port}"])
+    try:
+        with stack.client(unix=True) as c:
+            _limit(c, concurrency=2, rate={"max": 5, "per": 60})
+            c.ok({"op": "enqueue", "queue": "capped", "func": "f"})
+            c.ok({"op": "lease", "queues": ["capped"]})
+            queue = c.ok({"op": "stats"})["queues"]["capped"]
+            assert queue["limits"] == {"concurrency": 2, "rate": {"max": 5, "per": 60}, "window": 1}
+            assert queue["started"] == 1
+            c.ok({"op": "enqueue", "queue": "free", "func": "f"})
+            assert "limits" not in c.ok({"op": "stats"})["queues"]["free"]
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+        assert 'jobgate_queue_limit{queue="capped",kind="concurrency"} 2' in text
+        assert 'jobgate_queue_limit{queue="capped",kind="rate"} 5' in text
+    finally:
+        stack.close()

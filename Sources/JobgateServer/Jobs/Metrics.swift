@@ -91,6 +91,13 @@ extension Gateway {
                 let row = queues[i]
                 sample("jobgate_queue_paused", queueLabel(row[Stats.Row.queue].string), Double(row[Stats.Row.paused].integer))
             }
+            family("jobgate_queue_limit", "gauge", "An operator's cap on the queue (limit op): kind concurrency (jobs started at once) or rate (leases per window).")
+            for i in 0..<queues.count {
+                let row = queues[i]
+                for (kind, field) in [("concurrency", Stats.Row.limit_concurrency), ("rate", Stats.Row.limit_rate_max)] where !row[field].isNil {
+                    sample("jobgate_queue_limit", "\(queueLabel(row[Stats.Row.queue].string)),kind=\"\(kind)\"", row[field].double)
+                }
+            }
             family("jobgate_queue_oldest_queued_seconds", "gauge", "Age of the job at the head of the queue, by Redis's clock (left out when the queue is empty).")
             for i in 0..<queues.count where !queues[i][Stats.Row.oldest_queued_seconds].isNil {
                 let row = queues[i]

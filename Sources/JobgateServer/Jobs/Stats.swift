@@ -3,7 +3,7 @@
 enum Stats: OpHandler {
     enum Row: Int, ScriptNames {
         case queue, queued, started, scheduled, deferred, failed, finished, canceled, paused, oldest_queued_seconds,
-             rate_limited
+             rate_limited, limit_concurrency, limit_rate_max, limit_rate_per, limit_window
     }
 
     /// The counts of a row, in the order `stats` and the metrics give them.
@@ -33,6 +33,7 @@ enum Stats: OpHandler {
                     w.key("paused"); w.bool(row[Row.paused].integer == 1)
                     w.key("oldest_queued_seconds")
                     if row[Row.oldest_queued_seconds].isNil { w.raw("null") } else { w.seconds(row[Row.oldest_queued_seconds].double) }
+                    writeLimits(row, &w)
                     w.raw("}")
                 }
                 w.raw("}")
@@ -40,6 +41,23 @@ enum Stats: OpHandler {
                 writeGatewayCounters(g, &w)
             }
         }
+    }
+
+    /// `"limits":{"concurrency":N|null,"rate":{"max":M,"per":S}|null,"window":K}`, for a capped
+    /// queue only; its slots in use are its `started` count.
+    private static func writeLimits(_ row: RedisReply, _ w: inout JSONWriter) {
+        guard !row[Row.limit_concurrency].isNil || !row[Row.limit_rate_max].isNil else { return }
+        w.key("limits"); w.raw("{\"concurrency\":")
+        if row[Row.limit_concurrency].isNil { w.raw("null") } else { w.int(Int(row[Row.limit_concurrency].string) ?? 0) }
+        w.key("rate")
+        if row[Row.limit_rate_max].isNil {
+            w.raw("null")
+        } else {
+            w.raw("{\"max\":"); w.int(Int(row[Row.limit_rate_max].string) ?? 0)
+            w.key("per"); w.seconds(row[Row.limit_rate_per].double); w.raw("}")
+        }
+        w.key("window"); w.int(row[Row.limit_window].isNil ? 0 : row[Row.limit_window].integer)
+        w.raw("}")
     }
 
     private static func writeGatewayCounters(_ g: Gateway, _ w: inout JSONWriter) {

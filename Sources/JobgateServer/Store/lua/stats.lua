@@ -5,7 +5,8 @@
 -- R.finished, R.canceled, R.paused: 1 or 0, R.oldest_queued_seconds: how long the job at the
 -- head of the queue has waited, by Redis's clock, as text; nil when the queue is empty or the
 -- head job has no readable enqueued_at), R.rate_limited (jobs waiting for an RQ 3.0 rate-limit
--- slot). Counting costs O(1) per queue and key; the age reads one job per queue; the
+-- slot), R.limit_concurrency, R.limit_rate_max, R.limit_rate_per and R.limit_window (an operator's
+-- caps and the lease starts in the rate window; false where the queue has none). Counting costs O(1) per queue and key; the age reads one job per queue; the
 -- rate-limited count reads each waiting job (see the prelude's rate_limited_per_queue).
 
 -- Unix seconds of an RQ timestamp ('%Y-%m-%dT%H:%M:%S.%fZ', UTC); nil if it is not one.
@@ -41,6 +42,13 @@ for _, qkey in ipairs(redis.call('SMEMBERS', QUEUES)) do
   row[R.canceled], row[R.paused] = redis.call('ZCARD', k_canceled(q)), redis.call('SISMEMBER', PAUSED, q)
   row[R.oldest_queued_seconds] = oldest_queued_seconds(q)
   row[R.rate_limited] = rate_limited[q] or 0
+  -- An operator's caps (limit.lua): false where none; the window counts lease starts in it.
+  row[R.limit_concurrency], row[R.limit_rate_max], row[R.limit_rate_per], row[R.limit_window] = false, false, false, false
+  if is_limited(q) then
+    local l = redis.call('HMGET', k_limit(q), 'concurrency', 'rate_max', 'rate_per')
+    row[R.limit_concurrency], row[R.limit_rate_max], row[R.limit_rate_per] = l[1] or false, l[2] or false, l[3] or false
+    if l[3] then row[R.limit_window] = redis.call('ZCOUNT', k_limit_starts(q), num(NOW - tonumber(l[3])), '+inf') end
+  end
   out[#out + 1] = row
 end
 return out
