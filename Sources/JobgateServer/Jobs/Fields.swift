@@ -50,20 +50,21 @@ struct LeaseRef {
 protocol TakesJobID: OpHandler where Params == String {}
 
 extension TakesJobID {
-    static func decode(_ r: inout Request, _ g: Gateway) throws(OpError) -> String {
-        let id = try g.jobID(&r)
-        try r.rejectUnknownFields()
-        return id
-    }
+    static func decode(_ r: inout Request, _ g: Gateway) throws(OpError) -> String { try r.only { (r: inout Request) throws(OpError) in try g.jobID(&r) } }
 }
 
 /// Ops whose request is a `queue` and nothing else.
 protocol TakesQueue: OpHandler where Params == String {}
 
 extension TakesQueue {
-    static func decode(_ r: inout Request, _ g: Gateway) throws(OpError) -> String {
-        let queue = try g.queueName(&r)
-        try r.rejectUnknownFields()
-        return queue
+    static func decode(_ r: inout Request, _ g: Gateway) throws(OpError) -> String { try r.only { (r: inout Request) throws(OpError) in try g.queueName(&r) } }
+}
+
+extension Request {
+    /// The one field `read` takes; any other field is refused.
+    mutating func only(_ read: (inout Request) throws(OpError) -> String) throws(OpError) -> String {
+        let value = try read(&self)
+        try rejectUnknownFields()
+        return value
     }
 }

@@ -73,17 +73,22 @@ enum Limit: OpHandler {
 
     /// `"concurrency":N|null,"rate":{...}|null,"started":N,"window":M` from a row of the layout.
     static func write(_ row: RedisReply, _ w: inout JSONWriter) {
-        w.key("concurrency")
-        if row[Row.concurrency].isNil { w.raw("null") } else { w.int(Int(row[Row.concurrency].string) ?? 0) }
-        w.key("rate")
-        if row[Row.rate_max].isNil {
-            w.raw("null")
-        } else {
-            w.raw("{\"max\":"); w.int(Int(row[Row.rate_max].string) ?? 0)
-            w.key("per"); w.seconds(row[Row.rate_per].double)
-            w.raw("}")
-        }
+        writeCaps(concurrency: row[Row.concurrency], rateMax: row[Row.rate_max], ratePer: row[Row.rate_per], &w)
         w.key("started"); w.int(row[Row.started].integer)
         w.key("window"); w.int(row[Row.window].integer)
+    }
+
+    /// `"concurrency":N|null,"rate":{"max":M,"per":S}|null` (after a member already written).
+    static func writeCaps(concurrency: RedisReply, rateMax: RedisReply, ratePer: RedisReply, _ w: inout JSONWriter) {
+        w.key("concurrency")
+        if concurrency.isNil { w.raw("null") } else { w.int(Int(concurrency.string) ?? 0) }
+        w.key("rate")
+        if rateMax.isNil {
+            w.raw("null")
+        } else {
+            w.raw("{\"max\":"); w.int(Int(rateMax.string) ?? 0)
+            w.key("per"); w.seconds(ratePer.double)
+            w.raw("}")
+        }
     }
 }

@@ -43,20 +43,14 @@ enum Stats: OpHandler {
         }
     }
 
-    /// `"limits":{"concurrency":N|null,"rate":{"max":M,"per":S}|null,"window":K}`, for a capped
+    /// `"limits":{"window":K,"concurrency":N|null,"rate":{"max":M,"per":S}|null}`, for a capped
     /// queue only; its slots in use are its `started` count.
     private static func writeLimits(_ row: RedisReply, _ w: inout JSONWriter) {
         guard !row[Row.limit_concurrency].isNil || !row[Row.limit_rate_max].isNil else { return }
-        w.key("limits"); w.raw("{\"concurrency\":")
-        if row[Row.limit_concurrency].isNil { w.raw("null") } else { w.int(Int(row[Row.limit_concurrency].string) ?? 0) }
-        w.key("rate")
-        if row[Row.limit_rate_max].isNil {
-            w.raw("null")
-        } else {
-            w.raw("{\"max\":"); w.int(Int(row[Row.limit_rate_max].string) ?? 0)
-            w.key("per"); w.seconds(row[Row.limit_rate_per].double); w.raw("}")
-        }
-        w.key("window"); w.int(row[Row.limit_window].isNil ? 0 : row[Row.limit_window].integer)
+        // The caps follow a first member, as they do in the limit op's reply.
+        w.key("limits"); w.raw("{\"window\":")
+        w.int(row[Row.limit_window].isNil ? 0 : row[Row.limit_window].integer)
+        Limit.writeCaps(concurrency: row[Row.limit_concurrency], rateMax: row[Row.limit_rate_max], ratePer: row[Row.limit_rate_per], &w)
         w.raw("}")
     }
 

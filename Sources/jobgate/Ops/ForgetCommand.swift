@@ -19,11 +19,6 @@ struct ForgetCommand: ParsableCommand {
     var queue: String
 
     func run() throws {
-        try reportingFailures {
-            var request = RequestLine(op: "forget")
-            request.set("queue", string: queue)
-            try GatewaySession(gateway, timeoutSeconds: timeout.seconds).call(request)
-            if !gateway.json { print("forgot queue \(queue)") }
-        }
+        try gateway.run("forget", "queue", queue, timeout: timeout, done: "forgot queue \(queue)")
     }
 }

@@ -80,3 +80,26 @@ final class GatewaySession {
         return OpsFailure(code: code, message: message)
     }
 }
+
+extension GatewayOptions {
+    /// Sends `{"op": op}`, the whole request of the commands that only ask.
+    func call(_ op: String, timeout: ReplyTimeoutOption) throws -> Reply {
+        try GatewaySession(self, timeoutSeconds: timeout.seconds).call(RequestLine(op: op))
+    }
+
+    /// Sends `{"op": op, key: value}` and says `done` (unless --json): a whole command.
+    func run(_ op: String, _ key: StaticString, _ value: String, timeout: ReplyTimeoutOption, done: String) throws {
+        try reportingFailures {
+            try call(op, key, value, timeout: timeout)
+            if !json { print(done) }
+        }
+    }
+
+    /// Sends `{"op": op, key: value}`, the whole request of the commands that name one thing.
+    @discardableResult
+    func call(_ op: String, _ key: StaticString, _ value: String, timeout: ReplyTimeoutOption) throws -> Reply {
+        var request = RequestLine(op: op)
+        request.set(key, string: value)
+        return try GatewaySession(self, timeoutSeconds: timeout.seconds).call(request)
+    }
+}

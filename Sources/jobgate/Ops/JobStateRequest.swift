@@ -11,9 +11,7 @@ struct JobStateRequest: ParsableArguments {
 
     func send(_ op: String) throws {
         try reportingFailures {
-            var request = RequestLine(op: op)
-            request.set("id", string: id)
-            let reply = try GatewaySession(gateway, timeoutSeconds: timeout.seconds).call(request)
+            let reply = try gateway.call(op, "id", id, timeout: timeout)
             if !gateway.json { print("\(id): \(reply.string("state") ?? "-")") }
         }
     }

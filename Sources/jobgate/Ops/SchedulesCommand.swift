@@ -16,7 +16,7 @@ struct SchedulesCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let reply = try GatewaySession(gateway, timeoutSeconds: timeout.seconds).call(RequestLine(op: "schedules"))
+            let reply = try gateway.call("schedules", timeout: timeout)
             guard !gateway.json else { return }
             let schedules = reply.fields["schedules"] as? [[String: Any]] ?? []
             guard !schedules.isEmpty else { return print("no schedules") }

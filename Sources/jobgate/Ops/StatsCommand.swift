@@ -18,7 +18,7 @@ struct StatsCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let reply = try GatewaySession(gateway, timeoutSeconds: timeout.seconds).call(RequestLine(op: "stats"))
+            let reply = try gateway.call("stats", timeout: timeout)
             guard !gateway.json else { return }
             print(queueTable(reply.object("queues") ?? [:]))
             print(gatewayLine(reply.object("gateway") ?? [:]))

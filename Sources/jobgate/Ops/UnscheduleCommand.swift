@@ -13,11 +13,6 @@ struct UnscheduleCommand: ParsableCommand {
     var name: String
 
     func run() throws {
-        try reportingFailures {
-            var request = RequestLine(op: "unschedule")
-            request.set("name", string: name)
-            try GatewaySession(gateway, timeoutSeconds: timeout.seconds).call(request)
-            if !gateway.json { print("\(name): removed") }
-        }
+        try gateway.run("unschedule", "name", name, timeout: timeout, done: "\(name): removed")
     }
 }

@@ -276,6 +276,11 @@ final class TestGateway: @unchecked Sendable {
 }
 
 /// Runs `body` with a fresh Redis and gateway, and stops both afterwards.
+/// A gateway and a TCP client of it, for tests that need no more.
+func withClient(_ body: (TestGateway, JobgateClient) async throws -> Void) async throws {
+    try await withGateway { gw in try await body(gw, gw.client()) }
+}
+
 func withGateway(
     extraArgs: [String] = [], token: String? = nil, tls: TestCertificates? = nil,
     _ body: (TestGateway) async throws -> Void

@@ -5,8 +5,7 @@ import Testing
 @Suite("Progress, stop and RQ's shutdown command while jobs run")
 struct StopTests {
     @Test func heartbeatReportsAndStopEndsTheLease() async throws {
-        try await withGateway { gw in
-            let client = gw.client()
+        try await withClient { gw, client in
             try await client.enqueue(queue: "stoppable", function: "f", options: .init(id: "reported"))
             let job = try #require(try await client.lease(queues: ["stoppable"]))
             let first = try await client.heartbeat(job, meta: ["step": "resize"])
@@ -22,8 +21,7 @@ struct StopTests {
     }
 
     @Test func stopCancelsAHandlerThatWouldRunForMinutes() async throws {
-        try await withGateway { gw in
-            let client = gw.client()
+        try await withClient { gw, client in
             try await client.enqueue(queue: "long", function: "crunch", options: .init(id: "endless"))
             let events = EventLog()
             let ended = Box<(cancelled: Bool, at: Date)?>(nil)
@@ -62,8 +60,7 @@ struct StopTests {
     }
 
     @Test func progressOutsideAHandlerOrOutOfRangeIsRefused() async throws {
-        try await withGateway { gw in
-            let client = gw.client()
+        try await withClient { gw, client in
             try await client.enqueue(queue: "p", function: "f", options: .init(id: "p-1"))
             let job = try #require(try await client.lease(queues: ["p"]))
             await #expect(throws: JobgateClientError.self) { try await job.progress(10) }
@@ -73,8 +70,7 @@ struct StopTests {
     }
 
     @Test func rqShutdownCommandEndsTheWorkerAfterItsJob() async throws {
-        try await withGateway { gw in
-            let client = gw.client()
+        try await withClient { gw, client in
             try await client.enqueue(queue: "shut", function: "f", options: .init(id: "running"))
             try await client.enqueue(queue: "shut", function: "f", options: .init(id: "left-queued"))
             let release = Latch()
