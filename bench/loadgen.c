@@ -552,6 +552,17 @@ static char *read_file(const char *path, size_t *len) {
 
 /* Loads prelude.lua, "\n", then <op>.lua as one script (bench/run writes each <op>.lua whole, as
  * `jobgate debug script --standalone OP --raw` prints it, beside an empty prelude.lua). */
+/* enqueue.lua's arguments per job and the 1-based place of `fresh`, from the layout header the
+ * gateway puts before it (`local A = {id = 1, ..., fresh = 16, ..., tail = 19}`). */
+static int enqueue_slots = 16, enqueue_fresh = 16;
+
+static void read_enqueue_layout(const char *script) {
+    const char *tail = strstr(script, "tail = "), *fresh = strstr(script, "fresh = ");
+    if (!tail || !fresh) die("enqueue.lua has no layout header (local A = {...})");
+    enqueue_slots = atoi(tail + 7) - 1;
+    enqueue_fresh = atoi(fresh + 8);
+}
+
 static void load_script(redisContext *c, const char *op, char *sha_out) {
     if (!opt.scripts) die("--scripts DIR (prelude.lua and <op>.lua, see bench/README.md) is required for redis-lua");
     char path[4096];
@@ -572,6 +583,7 @@ static void load_script(redisContext *c, const char *op, char *sha_out) {
     memcpy(sha_out, r->str, 40);
     sha_out[40] = 0;
     freeReplyObject(r);
+    if (strcmp(op, "enqueue") == 0) read_enqueue_layout(body);
     free(prelude);
     free(body);
     free(src);
@@ -642,8 +654,9 @@ static void ra_prefix(rargs_t *a, const char *sha) {
     ra_str(a, "0");
 }
 
-/* Appends one enqueue.lua job (16 slots): id, queue, data, 12 "not given", then "fresh" (the id
- * is a random uuid4, as jobgate's own are, so the script skips its duplicate check). */
+/* Appends one enqueue.lua job: id, queue, data, then "not given" for every other argument but
+ * "fresh" (the id is a random uuid4, as jobgate's own are, so the script skips its duplicate
+ * check). */
 static void ra_enqueue_job(rargs_t *a, rng_t *r, const char *queue) {
     char *id = ra_alloc(a, 37);
     uuid4(r, id);
@@ -658,8 +671,9 @@ static void ra_enqueue_job(rargs_t *a, rng_t *r, const char *queue) {
     char *data = ra_alloc(a, (size_t)n + 16);
     size_t dl = zlib_stored(json, (size_t)n, data);
     ra_add(a, data, dl);
-    for (int i = 0; i < 12; i++) ra_add(a, "", 0);
-    ra_add(a, "1", 1);
+    for (int place = 4; place <= enqueue_slots; place++) {
+        if (place == enqueue_fresh) ra_add(a, "1", 1); else ra_add(a, "", 0);
+    }
 }
 
 /* Runs the EVALSHA in `a` for `count` jobs, whose script answers a row per job with R.state
@@ -755,7 +769,7 @@ static void client_open(client_t *cl, int seed, int batch) {
     rng_seed(&cl->rng, (uint64_t)seed * 7919u + (uint64_t)getpid() * 104729u + now_ns());
     if (opt.target == T_REDIS) {
         cl->redis = redis_open(opt.addr);
-        ra_init(&cl->ra, (size_t)batch * 16 + 16, (size_t)batch * ((size_t)opt.payload + 256) + 4096);
+        ra_init(&cl->ra, (size_t)batch * (size_t)enqueue_slots + 16, (size_t)batch * ((size_t)opt.payload + 256) + 4096);
     } else {
         conn_open(&cl->conn, opt.addr);
     }

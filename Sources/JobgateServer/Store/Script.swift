@@ -54,7 +54,8 @@ public struct Script: Sendable {
     /// holding every script would need all the prelude names any of them uses. The first group
     /// holds the hot path (the op table lists enqueue, lease, heartbeat and ack first).
     public static func combined(_ scripts: [Script]) -> [UInt8] {
-        var text = PackageResources.prelude_lua + Array("\nlocal NOT_MINE = {}\n".utf8)
+        // run_op is declared first: a script may run another by name (a schedule's run enqueues).
+        var text = PackageResources.prelude_lua + Array("\nlocal NOT_MINE = {}\nlocal run_op\n".utf8)
         var groups: [String] = []
         for first in stride(from: 0, to: scripts.count, by: groupSize) {
             let name = "run_group_\(groups.count + 1)"
@@ -66,7 +67,7 @@ public struct Script: Sendable {
             }
             text += Array("end\nreturn NOT_MINE\nend\n".utf8)
         }
-        text += Array("local function run_op(op, ARGV)\n  local reply\n".utf8)
+        text += Array("run_op = function(op, ARGV)\n  local reply\n".utf8)
         for name in groups {
             text += Array("  reply = \(name)(op, ARGV)\n  if reply ~= NOT_MINE then return reply end\n".utf8)
         }
