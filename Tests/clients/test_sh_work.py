@@ -17,8 +17,11 @@ def work(addr, *options, cmd, timeout=60, env=None):
 
 
 def start(addr, *options, cmd, **popen):
+    # As a terminal starts it: a shell cannot trap a signal that was ignored when it started, and
+    # a runner started in the background (as CI may be) passes SIGINT on ignored.
     return subprocess.Popen([WORK, "--addr", addr, *options, "--", *cmd],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **popen)
 
 
 def finish(p, timeout=30):
