@@ -41,7 +41,9 @@ public final class Session: ConnectionDelegate {
     private let output: (([UInt8]) -> Void)?
     /// What undoes a reply the peer may never have read (a lease handed out), with when it was
     /// written: run if the connection breaks within `Session.deliveryWindowMs` of that.
-    private var undoIfLost: [(writtenMs: UInt64, undo: () -> Void)] = []
+    /// Oldest first, and dropped from the front once older than the window: a worker leasing
+    /// thousands of jobs a second must not scan them all on every lease.
+    private var undoIfLost = Ring<(writtenMs: UInt64, undo: () -> Void)>()
     private var lingering = false
     /// How long after a reply a reset still counts as that reply being lost. A peer that had
     /// closed its socket resets the connection as soon as data reaches it; this covers the trip.
@@ -97,9 +99,10 @@ public final class Session: ConnectionDelegate {
     public func connectionClosed(_ connection: Connection) {
         completedOutOfOrder = [:]
         let lost = connection.closeReason != nil
-        let recent = undoIfLost.filter { handler.nowMs - $0.writtenMs <= Session.deliveryWindowMs }
-        undoIfLost = []
-        if lost { for entry in recent { entry.undo() } }
+        let now = handler.nowMs
+        while let entry = undoIfLost.pop() {
+            if lost && now - entry.writtenMs <= Session.deliveryWindowMs { entry.undo() }
+        }
         handler.sessionClosed(self)
     }
 
@@ -107,8 +110,8 @@ public final class Session: ConnectionDelegate {
     /// breaks before the peer can have read it, `undo` runs.
     func watchDelivery(_ undo: @escaping () -> Void) {
         let now = handler.nowMs
-        undoIfLost.removeAll { now - $0.writtenMs > Session.deliveryWindowMs }
-        undoIfLost.append((now, undo))
+        while let oldest = undoIfLost.first, now - oldest.writtenMs > Session.deliveryWindowMs { _ = undoIfLost.pop() }
+        undoIfLost.push((now, undo))
     }
 
     private func dispatch(_ event: LineFramer.Event) {

@@ -75,7 +75,7 @@ public struct Script: Sendable {
         return text + PackageResources.dispatch_lua
     }
 
-    static let groupSize = 4
+    static let groupSize = 8
 }
 
 extension RedisReply {

@@ -204,7 +204,11 @@ local function k_limit(q) return 'jobgate:limit:' .. q end
 local function k_limit_starts(q) return 'jobgate:limit:' .. q .. ':starts' end
 local limited = {}
 
+-- One EXISTS per script call answers for every queue while no queue is capped (the usual case).
+local any_limited
 local function is_limited(q)
+  if any_limited == nil then any_limited = redis.call('EXISTS', LIMITED) == 1 end
+  if not any_limited then return false end
   if limited[q] == nil then limited[q] = redis.call('SISMEMBER', LIMITED, q) == 1 end
   return limited[q]
 end
