@@ -197,7 +197,10 @@ final class TestGateway: @unchecked Sendable {
 
     /// Polls `ping` until Redis is ready. False if the gateway exited.
     private func waitUntilReady(pid: pid_t) async throws -> Bool {
-        let client = JobgateClient(address: tcpAddress, token: token, connectTimeout: 1)
+        // Over this test's own Unix socket: a TCP port taken meanwhile by another test's gateway
+        // would answer for a gateway that has exited. Ours binds TCP before it serves anything,
+        // so an answer here also means the TCP port is its own.
+        let client = JobgateClient(address: unixAddress, connectTimeout: 1)
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if Spawn.hasExited(pid) {
