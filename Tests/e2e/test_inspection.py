@@ -272,7 +272,7 @@ def test_metrics_count_this_gateways_settled_jobs_per_queue(scraped):
 
 BIG = 100_000
 BATCH = 10_000
-PAGE = 500  # a page of the maximum, 1000, costs about 5 ms of Redis time; see the report in protocol.md
+PAGE = 200  # four times the default; the maximum, 1000, costs about 5 ms of Redis time (protocol.md)
 
 
 def slowlog(stack, count=1000):

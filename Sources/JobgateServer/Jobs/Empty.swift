@@ -1,4 +1,4 @@
-/// `empty`: deletes a queue's queued jobs, head first, in atomic chunks of 500 (about 2 ms of
+/// `empty`: deletes a queue's queued jobs, head first, in atomic chunks of 100 (under 1 ms of
 /// Redis each) so Redis never blocks for long however long the queue is; its registries
 /// (started, failed, ...) are left alone.
 /// `{"op":"empty","queue":Q}` (or with `"limit":N`) -> `{"ok":true,"deleted":N,"queued":M}`
@@ -8,7 +8,7 @@ enum Empty: OpHandler {
 
     static let script = Script("empty", PackageResources.empty_lua, arguments: Argument.names, row: Row.names, writes: true)
     static var scripts: [Script] { [script] }
-    static let chunk = 500
+    static let chunk = 100
 
     static func decode(_ r: inout Request, _ g: Gateway) throws(OpError) -> (queue: String, upTo: Int) {
         let queue = try g.queueName(&r)

@@ -19,7 +19,7 @@ struct EmptyCommand: ParsableCommand {
     @Argument(help: "The queue.")
     var queue: String
 
-    /// The gateway deletes at most 500 jobs per script call anyway; one call per step shows progress.
+    /// The gateway splits each step into atomic chunks of 100; a step is a request, so progress shows.
     static let step = 500
 
     func run() throws {
