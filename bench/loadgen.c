@@ -5,8 +5,9 @@
  * Targets:
  *   jobgate     newline-delimited JSON over TCP or a Unix socket
  *   beanstalkd  its text protocol (put / reserve-with-timeout / delete)
- *   redis-lua   jobgate's own Lua scripts (prelude.lua + "\n" + <op>.lua), called with EVALSHA
- *               from hiredis sync connections: the same work in Redis, without the gateway hop
+ *   redis-lua   jobgate's own Lua scripts, each op's its own function library (<op>.lua), called
+ *               with FCALL from hiredis sync connections: the same work in Redis, without the
+ *               gateway hop
  * Scenarios: cycle, batch, latency, idle-conns. Each run prints one result line:
  *   target=... scenario=... key=value ...
  *
@@ -45,7 +46,7 @@ static struct {
     enum target target;
     const char *addr;
     const char *scenario;
-    const char *scripts;   /* directory holding prelude.lua and the op scripts */
+    const char *scripts;   /* directory holding <op>.lua, each a function library */
     const char *queue;
     int producers, workers;
     double duration, warmup;
@@ -515,7 +516,8 @@ static int bs_delete(conn_t *c, const job_ref *j) {
 
 /* ------------------------------------------------------------------ redis-lua client */
 
-static char sha_enqueue[41], sha_lease[41], sha_ack[41];
+#define FUNCTION_NAME_MAX 64
+static char fn_enqueue[FUNCTION_NAME_MAX], fn_lease[FUNCTION_NAME_MAX], fn_ack[FUNCTION_NAME_MAX];
 
 static redisContext *redis_open(const char *addr) {
     redisContext *c;
@@ -550,8 +552,6 @@ static char *read_file(const char *path, size_t *len) {
     return p;
 }
 
-/* Loads prelude.lua, "\n", then <op>.lua as one script (bench/run writes each <op>.lua whole, as
- * `jobgate debug script --standalone OP --raw` prints it, beside an empty prelude.lua). */
 /* enqueue.lua's arguments per job and the 1-based place of `fresh`, from the layout header the
  * gateway puts before it (`local A = {id = 1, ..., fresh = 16, ..., tail = 19}`). */
 static int enqueue_slots = 16, enqueue_fresh = 16;
@@ -563,29 +563,23 @@ static void read_enqueue_layout(const char *script) {
     enqueue_fresh = atoi(fresh + 8);
 }
 
-static void load_script(redisContext *c, const char *op, char *sha_out) {
-    if (!opt.scripts) die("--scripts DIR (prelude.lua and <op>.lua, see bench/README.md) is required for redis-lua");
+/* Loads <op>.lua from --scripts: a function library of its own (the prelude, the op's names and
+ * body) that registers one function, whose name it keeps for FCALL. */
+static void load_script(redisContext *c, const char *op, char *function_out) {
+    if (!opt.scripts) die("--scripts DIR (<op>.lua for each op, see bench/README.md) is required for redis-lua");
     char path[4096];
-    size_t plen, blen;
-    snprintf(path, sizeof path, "%s/prelude.lua", opt.scripts);
-    char *prelude = read_file(path, &plen);
+    size_t len;
     snprintf(path, sizeof path, "%s/%s.lua", opt.scripts, op);
-    char *body = read_file(path, &blen);
-    char *src = malloc(plen + 1 + blen);
-    memcpy(src, prelude, plen);
-    src[plen] = '\n';
-    memcpy(src + plen + 1, body, blen);
-    const char *argv[3] = {"SCRIPT", "LOAD", src};
-    size_t argl[3] = {6, 4, plen + 1 + blen};
-    redisReply *r = redisCommandArgv(c, 3, argv, argl);
-    if (!r || r->type != REDIS_REPLY_STRING || r->len != 40)
-        die("SCRIPT LOAD %s failed: %s", op, r && r->str ? r->str : c->errstr);
-    memcpy(sha_out, r->str, 40);
-    sha_out[40] = 0;
+    char *src = read_file(path, &len);
+    const char *argv[4] = {"FUNCTION", "LOAD", "REPLACE", src};
+    size_t argl[4] = {8, 4, 7, len};
+    redisReply *r = redisCommandArgv(c, 4, argv, argl);
+    if (!r || r->type != REDIS_REPLY_STRING || r->len >= FUNCTION_NAME_MAX)
+        die("FUNCTION LOAD %s failed: %s", op, r && r->str ? r->str : c->errstr);
+    memcpy(function_out, r->str, r->len);
+    function_out[r->len] = 0;
     freeReplyObject(r);
-    if (strcmp(op, "enqueue") == 0) read_enqueue_layout(body);
-    free(prelude);
-    free(body);
+    if (strcmp(op, "enqueue") == 0) read_enqueue_layout(src);
     free(src);
 }
 
@@ -615,7 +609,7 @@ static size_t zlib_stored(const char *in, size_t n, char *out) {
     return k;
 }
 
-/* Per-thread argument storage for EVALSHA calls. */
+/* Per-thread argument storage for FCALL calls. */
 typedef struct {
     const char **argv;
     size_t *argl;
@@ -647,10 +641,10 @@ static char *ra_alloc(rargs_t *a, size_t n) {
 }
 static void ra_str(rargs_t *a, const char *s) { ra_add(a, s, strlen(s)); }
 
-static void ra_prefix(rargs_t *a, const char *sha) {
+static void ra_prefix(rargs_t *a, const char *function) {
     ra_reset(a);
-    ra_str(a, "EVALSHA");
-    ra_add(a, sha, 40);
+    ra_str(a, "FCALL");
+    ra_str(a, function);
     ra_str(a, "0");
 }
 
@@ -676,7 +670,7 @@ static void ra_enqueue_job(rargs_t *a, rng_t *r, const char *queue) {
     }
 }
 
-/* Runs the EVALSHA in `a` for `count` jobs, whose script answers a row per job with R.state
+/* Runs the FCALL in `a` for `count` jobs, whose script answers a row per job with R.state
  * first: how many rows hold `state`, or -1 on a broken connection. */
 static int rl_call(redisContext *c, rargs_t *a, const char *script, int count, const char *state) {
     redisReply *rep = redisCommandArgv(c, (int)a->argc, a->argv, a->argl);
@@ -699,14 +693,14 @@ static int rl_call(redisContext *c, rargs_t *a, const char *script, int count, c
 }
 
 static int rl_enqueue(redisContext *c, rargs_t *a, rng_t *r, const char *queue, int count) {
-    ra_prefix(a, sha_enqueue);
+    ra_prefix(a, fn_enqueue);
     for (int i = 0; i < count; i++) ra_enqueue_job(a, r, queue);
     return rl_call(c, a, "enqueue.lua", count, "queued");
 }
 
 /* lease.lua: count, lease seconds ('' = the job's timeout), worker, 1, queue, count tokens. */
 static int rl_lease(redisContext *c, rargs_t *a, rng_t *r, const char *queue, int count, job_ref *out) {
-    ra_prefix(a, sha_lease);
+    ra_prefix(a, fn_lease);
     char *cnt = ra_alloc(a, 16);
     snprintf(cnt, 16, "%d", count);
     ra_str(a, cnt);
@@ -745,7 +739,7 @@ static int rl_lease(redisContext *c, rargs_t *a, rng_t *r, const char *queue, in
 
 /* ack.lua: (id, token, '') per job. */
 static int rl_ack(redisContext *c, rargs_t *a, const job_ref *jobs, int n) {
-    ra_prefix(a, sha_ack);
+    ra_prefix(a, fn_ack);
     for (int i = 0; i < n; i++) {
         ra_str(a, jobs[i].id);
         ra_str(a, jobs[i].token);
@@ -1330,7 +1324,7 @@ static void usage(void) {
     fprintf(stderr,
         "usage: loadgen --target jobgate|beanstalkd|redis-lua --addr ADDR --scenario cycle|batch|latency|idle-conns [options]\n"
         "  --addr ADDR        tcp://HOST:PORT or unix:PATH (for redis-lua: Redis's address)\n"
-        "  --scripts DIR      prelude.lua and <op>.lua to load, for redis-lua (see bench/README.md)\n"
+        "  --scripts DIR      <op>.lua libraries to load, for redis-lua (see bench/README.md)\n"
         "  --producers N      producer connections (default 8)\n"
         "  --workers N        worker connections (default 8)\n"
         "  --duration S       measured seconds (default 5)\n"
@@ -1394,9 +1388,9 @@ int main(int argc, char **argv) {
 
     if (opt.target == T_REDIS && strcmp(opt.scenario, "idle-conns") != 0) {
         redisContext *c = redis_open(opt.addr);
-        load_script(c, "enqueue", sha_enqueue);
-        load_script(c, "lease", sha_lease);
-        load_script(c, "ack", sha_ack);
+        load_script(c, "enqueue", fn_enqueue);
+        load_script(c, "lease", fn_lease);
+        load_script(c, "ack", fn_ack);
         redisFree(c);
     }
     if (!strcmp(opt.scenario, "cycle")) scenario_cycle(queue);

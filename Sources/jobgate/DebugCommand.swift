@@ -10,14 +10,16 @@ struct DebugCommand: ParsableCommand {
         subcommands: [DebugScriptCommand.self])
 }
 
-/// Redis reports a Lua error by its line in the one script the gateway loads (`user_script:412`),
-/// which is put together from every op's file; this prints that script so the line can be found.
+/// Redis reports a Lua error by its line in the scripts the gateway loads (`user_function:412`),
+/// which are put together from every op's file; this prints them so the line can be found.
 struct DebugScriptCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "script",
-        abstract: "Print the Lua script the gateway loads into Redis, with line numbers.",
+        abstract: "Print the Lua function library the gateway loads into Redis, with line numbers.",
         discussion: """
-            A Lua error from Redis names a line of this script (`user_script:412: ...`). \
+            A Lua error from Redis names a line of this library (`user_function:412: ...`). \
+            Where Redis has no functions, the gateway loads the same lines as a plain script \
+            (`user_script:412`), which --plain prints. \
             bench/run's redis-lua target loads each op's script on its own, as --standalone NAME --raw prints it.
             """)
 
@@ -27,11 +29,15 @@ struct DebugScriptCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Print this script alone, whole: the prelude, its names, its body.", valueName: "name"))
     var standalone: String?
 
+    @Flag(help: "Print the plain script (EVAL) instead of the function library.")
+    var plain = false
+
     @Flag(help: "Print the script without line numbers.")
     var raw = false
 
     func validate() throws {
-        if list && (standalone != nil || raw) { throw ValidationError("--list takes no other option") }
+        if list && (standalone != nil || raw || plain) { throw ValidationError("--list takes no other option") }
+        if plain && standalone != nil { throw ValidationError("--plain and --standalone exclude each other") }
         if let standalone, Self.script(named: standalone) == nil {
             throw ValidationError("no script named '\(standalone)'; --list shows them")
         }
@@ -42,7 +48,8 @@ struct DebugScriptCommand: ParsableCommand {
             for script in Gateway.scripts { print(script.name) }
             return
         }
-        let source = standalone.flatMap(Self.script(named:))?.standalone ?? Script.combined(Gateway.scripts)
+        let combined = CombinedScripts(Gateway.scripts)
+        let source = standalone.flatMap(Self.script(named:))?.standalone ?? (plain ? combined.plain : combined.library)
         let text = String(decoding: source, as: UTF8.self)
         print(raw ? text : Self.numbered(text), terminator: "")
     }

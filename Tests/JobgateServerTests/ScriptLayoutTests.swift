@@ -32,8 +32,19 @@ import Testing
         for script in Gateway.scripts {
             #expect(Set(script.arguments).count == script.arguments.count && Set(script.rowFields).count == script.rowFields.count)
         }
-        let source = String(decoding: Script.combined(Gateway.scripts), as: UTF8.self)
+        let source = String(decoding: CombinedScripts(Gateway.scripts).library, as: UTF8.self)
         for name in names { #expect(source.contains("op == '\(name)'")) }
+    }
+
+    @Test func theLibraryAndThePlainScriptShareTheirLineNumbers() {
+        let scripts = CombinedScripts(Gateway.scripts)
+        let library = String(decoding: scripts.library, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        let plain = String(decoding: scripts.plain, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(library.count == plain.count)
+        #expect(library.dropFirst().dropLast(2) == plain.dropFirst().dropLast(2))
+        #expect(library.first.map(String.init) == "#!lua name=\(scripts.name)")
+        #expect(scripts.name.count == "jobgate_".count + 16 && scripts.name.hasPrefix("jobgate_"))
+        #expect(plain[plain.count - 2] == "return dispatch(ARGV)")
     }
 
     @Test func headerNumbersTheNamesFromOne() {

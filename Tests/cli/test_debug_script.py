@@ -1,5 +1,6 @@
-"""`jobgate debug script`: the Lua script the gateway loads, numbered so that the line Redis names
-in a script error can be found, and each op's script alone (what bench/run's redis-lua target loads)."""
+"""`jobgate debug script`: the Lua function library the gateway loads (and the plain script of
+the same lines), numbered so that the line Redis names in a script error can be found, and each
+op's script alone (what bench/run's redis-lua target loads)."""
 import hashlib
 import os
 import re
@@ -39,27 +40,36 @@ def test_the_script_runs_every_listed_script_by_name():
     numbered = debug_script()
     for name in names:
         assert re.search(rf"^ *\d+\t(if|elseif) op == '{name}' then", numbered, re.M), name
-    assert numbered.startswith("     1\t" + lua_file("prelude").splitlines()[0] + "\n")
+    assert re.match(r"     1\t#!lua name=jobgate_[0-9a-f]{16}\n", numbered), numbered[:80]
+    assert numbered.split("\n")[1] == "     2\t" + lua_file("prelude").splitlines()[0]
 
 
-def test_it_is_the_script_the_gateway_loaded(stack, client):
+def test_it_is_what_the_gateway_loaded(stack, client):
     client.ok({"op": "ping"})
-    sha = hashlib.sha1(debug_script("--raw").encode()).hexdigest()
-    assert stack.redis.raw("SCRIPT", "EXISTS", sha).split() == [b"1"]
-    assert stack.redis.raw("SCRIPT", "EXISTS", hashlib.sha1(b"return 1").hexdigest()).split() == [b"0"]
+    r = redis.Redis(unix_socket_path=stack.redis.socket, decode_responses=True)
+    [entry] = r.function_list(withcode=True)
+    library = dict(zip(entry[::2], entry[1::2]))  # RESP2: a flat list of names and values
+    assert library["library_code"] == debug_script("--raw")
+    [function] = library["functions"]
+    assert function[function.index("name") + 1] == library["library_name"]
+    plain = debug_script("--plain", "--raw")
+    assert plain.splitlines()[1:-1] == debug_script("--raw").splitlines()[1:-1], "the same line numbers"
+    assert r.script_exists(hashlib.sha1(plain.encode()).hexdigest(), hashlib.sha1(b"return 1").hexdigest()) == [True, False]
 
 
-def test_each_script_alone_is_prelude_names_and_body_and_compiles(stack):
+def test_each_script_alone_is_a_library_of_prelude_names_and_body(stack):
     r = redis.Redis(unix_socket_path=stack.redis.socket)
     for name in debug_script("--list").split():
         alone = debug_script("--standalone", name, "--raw")
         prelude, body = lua_file("prelude"), lua_file(name)
-        assert alone.startswith(prelude + "\nlocal A = {") and alone.endswith(body), name
-        assert "\nlocal R = {" in alone[len(prelude):-len(body)], name
-        assert len(r.script_load(alone)) == 40, name
+        head = f"#!lua name=jobgate_{name}\n"
+        assert alone.startswith(head + prelude + "\n"), name
+        assert alone.endswith(body + "\nend)\n") and "\nlocal A = {" in alone and "\nlocal R = {" in alone, name
+        assert r.function_load(alone, replace=True) == f"jobgate_{name}".encode(), name
 
 
 def test_unknown_script_and_mixed_options_are_usage_errors():
-    for args, message in ((["--standalone", "nope"], "no script named 'nope'"), (["--list", "--raw"], "--list takes no other option")):
+    for args, message in ((["--standalone", "nope"], "no script named 'nope'"), (["--list", "--raw"], "--list takes no other option"),
+                          (["--plain", "--standalone", "ack"], "--plain and --standalone exclude each other")):
         p = subprocess.run([jobgate_binary(), "debug", "script", *args], capture_output=True, text=True, timeout=30)
         assert p.returncode == 64 and message in p.stderr, p.stderr

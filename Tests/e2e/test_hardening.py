@@ -199,20 +199,24 @@ def command_calls(redis, name):
     return 0
 
 
-def test_script_flush_is_survived(stack):
-    """Someone runs SCRIPT FLUSH under a busy gateway: each batch that meets NOSCRIPT is run
-    again as EVAL (every op answered once, none lost or doubled), and the script is loaded again
-    so later requests go back to EVALSHA."""
+def test_function_and_script_flush_are_survived(stack):
+    """Someone runs FUNCTION FLUSH and SCRIPT FLUSH under a busy gateway: each batch that meets
+    a missing library runs again as the plain script, which meets NOSCRIPT and runs as EVAL
+    (every op answered once, none lost or doubled); both are loaded again, so later requests
+    are FCALLs again."""
     with stack.client() as c:
         first = c.ok({"op": "enqueue", "queue": "sf", "func": "f"})["id"]
+        assert command_calls(stack.redis, "fcall") >= 1 and command_calls(stack.redis, "evalsha") == 0
+        assert stack.redis.raw("FUNCTION", "FLUSH").strip() == b"OK"
         assert stack.redis.raw("SCRIPT", "FLUSH").strip() == b"OK"
         requests = [{"op": "enqueue", "queue": "sf", "func": "f", "args": [i]} for i in range(20)]
         c.send_raw(b"".join(json.dumps(r).encode() + b"\n" for r in requests))
         replies = [c.reply() for _ in requests]
         assert all(r["ok"] and r["state"] == "queued" for r in replies), replies
         assert command_calls(stack.redis, "eval") >= 1
-        assert command_calls(stack.redis, "script|load") >= 2
-        evals = command_calls(stack.redis, "eval")
+        assert command_calls(stack.redis, "function|load") >= 2 and command_calls(stack.redis, "script|load") >= 2
+        calls = {name: command_calls(stack.redis, name) for name in ("fcall", "evalsha", "eval")}
         leased = c.ok({"op": "lease", "queues": ["sf"], "count": 100})["jobs"]
-        assert command_calls(stack.redis, "eval") == evals, "after the reload, EVALSHA again"
+        assert command_calls(stack.redis, "fcall") > calls["fcall"], "after the reload, FCALL again"
+        assert command_calls(stack.redis, "evalsha") == calls["evalsha"] and command_calls(stack.redis, "eval") == calls["eval"]
         assert sorted(j["id"] for j in leased) == sorted([first] + [r["id"] for r in replies])

@@ -147,6 +147,25 @@ def test_acl_user_granted_only_jobgate_channels_works_without_complaint(procs):
     assert log_lines(g, "subscription") == []
 
 
+def test_user_not_allowed_functions_is_served_through_the_plain_script(procs):
+    """FUNCTION and FCALL refused (or a Redis before 7.0): the same scripts run with EVALSHA,
+    said once in the log, and Redis holds no jobgate library."""
+    redis = procs.redis(password="adminpw").start()
+    acl_user_ready(redis, "nofunctions", "pw", ("~*", "&*", "+@all", "-function", "-fcall"))
+    g = procs.gateway(redis.url("nofunctions:pw@"))
+    round_trip(g)
+    [line] = log_lines(g, "Redis functions are not available")
+    assert "level=warn" in line and "NOPERM" in line, line
+    assert redis.cli("FUNCTION", "LIST") == ""
+    assert "cmdstat_evalsha" in redis.cli("INFO", "commandstats")
+    # Allowed later: a reconnect loads the library and calls go to it.
+    redis.cli("ACL", "SETUSER", "nofunctions", "+function", "+fcall")
+    redis.cli("CLIENT", "KILL", "USER", "nofunctions")
+    wait_until(lambda: log_lines(g, "Redis functions are available again"), what="the library loaded on reconnect")
+    round_trip(g)
+    assert "cmdstat_fcall" in redis.cli("INFO", "commandstats")
+
+
 def test_acl_user_without_channel_access_is_refused_until_granted(procs):
     """The scripts publish wake-ups, so such a user would fail every op: it is refused at
     connect, with the grant it lacks, and served once granted (no restart)."""

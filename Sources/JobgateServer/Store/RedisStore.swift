@@ -1,7 +1,8 @@
 /// The gateway's Redis: a command connection that pipelines batches of ops (one script call
 /// each, see `ScriptBatch`), and a second connection subscribed to the wake-up channels.
-/// Requests are refused (UNAVAILABLE) until the script is loaded, so no op ever runs against a
-/// half-prepared connection.
+/// Requests are refused (UNAVAILABLE) until the scripts are loaded, so no op ever runs against
+/// a half-prepared connection. Calls go to the scripts' function library where Redis has it,
+/// else to the plain script (see `CombinedScripts`).
 public final class RedisStore {
     public static let readyChannel = "jobgate:ready"
     public static let doneChannel = "jobgate:done"
@@ -23,6 +24,11 @@ public final class RedisStore {
     private let commands: RedisConnection
     private let events: RedisConnection
     private var sha: [UInt8]?
+    /// Whether Redis holds the function library: calls are `FCALL`s, else `EVALSHA`s.
+    private var functionsLoaded = false
+    /// Why the library could not be loaded (nil: it is loaded), and what was last said of it.
+    private var functionsProblem: String?
+    private var functionsProblemSaid: String?
     private var batch = ScriptBatch()
     private let commandTimeoutMs: UInt64
     private lazy var watchdog = LoopTimer(loop) { [unowned self] in self.checkTimeouts() }
@@ -31,20 +37,18 @@ public final class RedisStore {
     private let waitReplicas: Int
     private let waitTimeoutMs: Int
 
-    /// The combined script (see `Script.combined`), and `SCRIPT LOAD` of it.
-    let source: [UInt8]
-    private let loadCommand: RESPCommand
+    /// The scripts, and the commands that load them.
+    let scripts: CombinedScripts
+    private let loadPlain: RESPCommand
+    private let loadLibrary: RESPCommand
 
     /// `scripts` are every script an op may run; `tls` is the context for `endpoint.tls` (nil
     /// without TLS).
     public init(loop: EventLoop, endpoint: RedisEndpoint, scripts: [Script], tls: TLSContext? = nil,
                 commandTimeoutMs: UInt64 = 10_000, waitReplicas: Int = 0, waitTimeoutMs: Int = 1000) {
-        source = Script.combined(scripts)
-        var load = RESPCommand(argCount: 3, capacity: source.count + 64)
-        load.arg("SCRIPT")
-        load.arg("LOAD")
-        load.arg(source)
-        loadCommand = load
+        self.scripts = CombinedScripts(scripts)
+        loadPlain = RedisStore.load("SCRIPT", self.scripts.plain)
+        loadLibrary = RedisStore.load("FUNCTION", self.scripts.library)
         self.loop = loop
         self.endpoint = endpoint
         self.commandTimeoutMs = commandTimeoutMs
@@ -132,18 +136,45 @@ public final class RedisStore {
                 checks -= 1
             }
         }
-        commands.send(loadCommand) { [unowned self] reply in
+        loadFunctions()
+        commands.send(loadPlain) { [unowned self] reply in
             guard !failed else { return }
             guard let reply, !reply.isError else {
                 let problem = reply.map { RedisProblem($0.string.hasPrefix("NOPERM") ? .refused : .unreachable, "SCRIPT LOAD failed: \($0.string)") }
                 return self.commands.disconnect(problem ?? RedisProblem(.unreachable, "connection lost during SCRIPT LOAD"))
             }
             guard checks == 0 else { return }
+            self.reportFunctions()
             self.sha = Array(reply.bytes)
             self.isReady = true
             self.onStateChange?(nil)
             self.onQueueReady?(nil)
         }
+    }
+
+    /// `FUNCTION LOAD` of the library. Without it (Redis before 7.0, a user not allowed
+    /// FUNCTION) jobgate works the same, through the plain script, at about 10 µs more Redis
+    /// time per script call: said once per change.
+    private func loadFunctions() {
+        commands.send(loadLibrary) { [unowned self] reply in
+            guard let reply else { return }
+            // A library of the same name has the same text: another gateway of this version loaded it.
+            self.functionsProblem = reply.isError && !reply.string.contains("already exists") ? reply.string : nil
+            self.functionsLoaded = self.functionsProblem == nil
+            // While connecting, said once the plain script is in (a user refused both hears of that only).
+            if self.isReady { self.reportFunctions() }
+        }
+    }
+
+    private func reportFunctions() {
+        guard functionsProblem != functionsProblemSaid else { return }
+        if let problem = functionsProblem {
+            Log.warn("Redis functions are not available, so each script call sets the scripts up again (about 10 µs of Redis time); Redis 7 with FUNCTION and FCALL allowed avoids it",
+                     ["error": problem])
+        } else {
+            Log.info("Redis functions are available again", ["library": scripts.name])
+        }
+        functionsProblemSaid = functionsProblem
     }
 
     /// Redis's `maxmemory-policy`, as of the last connect: "unknown" when Redis will not say
@@ -194,37 +225,65 @@ public final class RedisStore {
     private func flush() {
         guard !batch.isEmpty else { return }
         let ops = batch.take()
-        guard isReady, let sha else { return ops.fail(RedisStore.notConnected) }
+        guard isReady, sha != nil else { return ops.fail(RedisStore.notConnected) }
         scriptCalls += 1
         scriptOps += ops.handlers.count
-        let cmd = RedisStore.scriptCall("EVALSHA", sha, ops.args)
-        let done = ops.deliver
         if waitReplicas > 0 && ops.writes {
-            runReplicated(cmd, done)
-            return
+            runReplicated(ops.args, ops.deliver)
+        } else if functionsLoaded {
+            callFunction(ops.args, ops.deliver)
+        } else {
+            callPlain(ops.args, ops.deliver)
         }
+    }
+
+    typealias ScriptDone = (Result<RedisReply, OpError>) -> Void
+
+    /// A call Redis refuses before running it goes again as the plain script: a full Redis
+    /// (OOM: a plain script runs up to its first write, so reads and deletes go on), or a
+    /// library that is gone (FUNCTION FLUSH, a Redis restarted empty), which is loaded again.
+    private func callFunction(_ args: RESPArgs, _ done: @escaping ScriptDone) {
+        send(scriptCall(args, function: true), done) { [unowned self] error in
+            guard error.hasPrefix("OOM") || RedisStore.isFunctionGone(error) else { return false }
+            if RedisStore.isFunctionGone(error) { self.loadFunctions() }
+            self.callPlain(args, done)
+            return true
+        }
+    }
+
+    private func callPlain(_ args: RESPArgs, _ done: @escaping ScriptDone) {
+        send(scriptCall(args, function: false), done) { [unowned self] error in
+            guard error.hasPrefix("NOSCRIPT") else { return false }
+            // Someone ran SCRIPT FLUSH: run this once as EVAL and reload for the rest.
+            self.send(RedisStore.scriptCall("EVAL", self.scripts.plain, args), done) { _ in false }
+            self.commands.send(self.loadPlain) { _ in }
+            return true
+        }
+    }
+
+    /// Sends a script call and hands `done` its reply, unless `retried` takes the error on.
+    private func send(_ cmd: RESPCommand, _ done: @escaping ScriptDone, retried: @escaping (String) -> Bool) {
         let sent = commands.send(cmd) { [unowned self] reply in
             guard let reply else { return done(.failure(RedisStore.lost)) }
-            if reply.isError && reply.string.hasPrefix("NOSCRIPT") {
-                // Someone ran SCRIPT FLUSH: run this once as EVAL and reload for the rest.
-                self.resendAsEval(ops.args, done)
-                return
-            }
-            if reply.isError && reply.string.hasPrefix("READONLY") {
+            guard reply.isError else { return done(.success(reply)) }
+            if retried(reply.string) { return }
+            if reply.string.hasPrefix("READONLY") {
                 // A primary demoted by a failover: reconnect, and with Sentinel find the new one.
                 self.commands.disconnect("Redis is now a read-only replica (failover)")
             }
-            done(reply.isError ? .failure(RedisStore.opError(reply.string)) : .success(reply))
+            done(.failure(RedisStore.opError(reply.string)))
         }
         if !sent { done(.failure(RedisStore.notConnected)) }
     }
 
+    private static func isFunctionGone(_ error: String) -> Bool { error.hasPrefix("ERR Function not found") }
+
     /// Sends the script, then WAIT: the op is answered only once enough replicas have its
     /// writes, so a failover cannot lose what was acknowledged.
-    private func runReplicated(_ cmd: RESPCommand, _ done: @escaping (Result<RedisReply, OpError>) -> Void) {
+    private func runReplicated(_ args: RESPArgs, _ done: @escaping ScriptDone) {
         var scriptReply: RetainedReply?
         var lost = false
-        let sent = commands.send(cmd) { reply in
+        let sent = commands.send(scriptCall(args, function: functionsLoaded)) { reply in
             if let reply { scriptReply = RetainedReply(copying: reply) } else { lost = true }
         }
         guard sent else { return done(.failure(RedisStore.notConnected)) }
@@ -236,8 +295,12 @@ public final class RedisStore {
             guard !lost, let acks, let scriptReply else { return done(.failure(RedisStore.lost)) }
             let reply = scriptReply.reply
             if reply.isError {
-                if reply.string.hasPrefix("NOSCRIPT") { self.reloadScript() }
-                return done(.failure(RedisStore.opError(reply.string.hasPrefix("NOSCRIPT") ? "TRYAGAIN scripts were flushed" : reply.string)))
+                let flushed = reply.string.hasPrefix("NOSCRIPT") || RedisStore.isFunctionGone(reply.string)
+                if flushed {
+                    self.loadFunctions()
+                    self.commands.send(self.loadPlain) { _ in }
+                }
+                return done(.failure(RedisStore.opError(flushed ? "TRYAGAIN scripts were flushed" : reply.string)))
             }
             guard !acks.isError, acks.integer >= self.waitReplicas else {
                 return done(.failure(OpError(.unavailable, "written on the primary but confirmed by \(acks.isError ? 0 : acks.integer) of \(self.waitReplicas) replicas in \(self.waitTimeoutMs) ms; a failover now could lose it")))
@@ -246,16 +309,11 @@ public final class RedisStore {
         }
     }
 
-    private func resendAsEval(_ args: RESPArgs, _ done: @escaping (Result<RedisReply, OpError>) -> Void) {
-        let sent = commands.send(RedisStore.scriptCall("EVAL", source, args)) { reply in
-            guard let reply else { return done(.failure(RedisStore.lost)) }
-            done(reply.isError ? .failure(RedisStore.opError(reply.string)) : .success(reply))
-        }
-        if !sent { done(.failure(RedisStore.notConnected)) }
-        reloadScript()
+    /// `FCALL library 0 args...` or `EVALSHA sha 0 args...`: no KEYS, the batch as ARGV.
+    private func scriptCall(_ args: RESPArgs, function: Bool) -> RESPCommand {
+        function ? RedisStore.scriptCall("FCALL", Array(scripts.name.utf8), args) : RedisStore.scriptCall("EVALSHA", sha ?? [], args)
     }
 
-    /// `EVALSHA sha 0 args...` or `EVAL source 0 args...`: no KEYS, the batch as ARGV.
     private static func scriptCall(_ command: StaticString, _ script: [UInt8], _ args: RESPArgs) -> RESPCommand {
         var cmd = RESPCommand(argCount: 3 + args.count, capacity: script.count + args.bytes.count + 64)
         cmd.arg(command)
@@ -265,8 +323,13 @@ public final class RedisStore {
         return cmd
     }
 
-    private func reloadScript() {
-        commands.send(loadCommand) { _ in }
+    /// `SCRIPT LOAD text` or `FUNCTION LOAD text`.
+    private static func load(_ command: StaticString, _ text: [UInt8]) -> RESPCommand {
+        var load = RESPCommand(argCount: 3, capacity: text.count + 64)
+        load.arg(command)
+        load.arg("LOAD")
+        load.arg(text)
+        return load
     }
 
     /// A Redis that stops answering (SIGSTOP, a slow disk, a network hole) must not hang

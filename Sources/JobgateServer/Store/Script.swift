@@ -43,17 +43,22 @@ public struct Script: Sendable {
         return Array("local A = \(table(arguments, tail: true))\nlocal R = \(table(rowFields, tail: false))\n".utf8)
     }
 
-    /// This script alone with the prelude, as a complete script (the benchmark's Redis-direct
-    /// target runs these).
-    public var standalone: [UInt8] { PackageResources.prelude_lua + Array("\n".utf8) + header + body }
+    /// This script alone with the prelude, as a function library of its own that registers
+    /// `jobgate_<name>` (the benchmark's Redis-direct target calls these).
+    public var standalone: [UInt8] {
+        let function = "jobgate_\(name)"
+        return Array("#!lua name=\(function)\n".utf8) + PackageResources.prelude_lua
+            + Array("\nredis.register_function('\(function)', function(_, ARGV)\nbegin_call()\n".utf8)
+            + header + body + Array("\nend)\n".utf8)
+    }
 
-    /// The one script the gateway loads: prelude, `run_op(name, ARGV)`, which runs the named
-    /// script as a function (made only when it runs: a table of all of them would be rebuilt
-    /// on every call, ~4 µs of Redis time), then the dispatcher. The scripts are split among a
-    /// few functions of `groupSize` each: Lua 5.1 allows a function 60 upvalues, and one function
-    /// holding every script would need all the prelude names any of them uses. The first group
-    /// holds the hot path (the op table lists enqueue, lease, heartbeat and ack first).
-    public static func combined(_ scripts: [Script]) -> [UInt8] {
+    /// Prelude, `run_op(name, ARGV)`, which runs the named script as a function (made only when
+    /// it runs: a table of all of them would be rebuilt on every EVAL, ~4 µs of Redis time),
+    /// then `dispatch(ARGV)`. The scripts are split among a few functions of `groupSize` each:
+    /// Lua 5.1 allows a function 60 upvalues, and one function holding every script would need
+    /// all the prelude names any of them uses. The first group holds the hot path (the op
+    /// table lists enqueue, lease, heartbeat and ack first).
+    static func dispatcher(_ scripts: [Script]) -> [UInt8] {
         // run_op is declared first: a script may run another by name (a schedule's run enqueues).
         var text = PackageResources.prelude_lua + Array("\nlocal NOT_MINE = {}\nlocal run_op\n".utf8)
         var groups: [String] = []

@@ -4,25 +4,29 @@
 -- batch instead of once per op. Each op still runs whole, in order, and no other client's
 -- command can run between them.
 -- Loaded after the prelude and `run_op(name, ARGV)`, which runs the named script's file as a
--- function with ARGV as its arguments (see Script.swift).
+-- function with ARGV as its arguments (see Script.swift). What follows it calls dispatch:
+-- `return dispatch(ARGV)` for EVAL, or a function registered under the library's name.
 -- KEYS: none.
 -- ARGV: repeated per op: script name, m (its argument count), its m arguments.
 -- Returns one reply per op: what the op returned (nil as a nil reply), or an error reply if it
 -- raised one (the ops before and after it still ran).
 
-local replies = {}
-local i = 1
-while i <= #ARGV do
-  local op, m = ARGV[i], tonumber(ARGV[i + 1])
-  local args = {}
-  for j = 1, m do args[j] = ARGV[i + 1 + j] end
-  local ok, reply = pcall(run_op, op, args)
-  if not ok then
-    reply = redis.error_reply(type(reply) == 'table' and reply.err or tostring(reply))
-  elseif reply == nil then
-    reply = false
+local function dispatch(ARGV)
+  begin_call()
+  local replies = {}
+  local i = 1
+  while i <= #ARGV do
+    local op, m = ARGV[i], tonumber(ARGV[i + 1])
+    local args = {}
+    for j = 1, m do args[j] = ARGV[i + 1 + j] end
+    local ok, reply = pcall(run_op, op, args)
+    if not ok then
+      reply = redis.error_reply(type(reply) == 'table' and reply.err or tostring(reply))
+    elseif reply == nil then
+      reply = false
+    end
+    replies[#replies + 1] = reply
+    i = i + 2 + m
   end
-  replies[#replies + 1] = reply
-  i = i + 2 + m
+  return replies
 end
-return replies

@@ -6,12 +6,8 @@
 -- batch ops touch a variable set of keys, and RQ's own layout spreads one job over many hash
 -- slots, so Redis Cluster is not supported (neither does RQ support it).
 
-local NOW, SEC, USEC
-do
-  local t = redis.call('TIME')
-  SEC, USEC = tonumber(t[1]), tonumber(t[2])
-  NOW = SEC + USEC / 1000000
-end
+-- The clock: set by begin_call() at the start of every script call (see the end of this file).
+local NOW, SEC, USEC, NOW_TS, NOW_NUM
 
 local QUEUES = 'rq:queues'
 local READY_CHANNEL = 'jobgate:ready'
@@ -60,11 +56,8 @@ local function rq_ts(sec, usec)
     math.floor(rem / 3600), math.floor(rem % 3600 / 60), rem % 60, usec)
 end
 
-local NOW_TS = rq_ts(SEC, USEC)
-
 -- Scores and replies carry fractional seconds as text: Lua numbers returned to Redis are truncated.
 local function num(x) return string.format('%.3f', x) end
-local NOW_NUM = num(NOW)
 
 -- Puts job ids on a queue, in order, with one command per 1000; the first jobs into an empty
 -- queue wake waiting leases on every gateway (a busy queue publishes nothing, so a loaded
@@ -182,7 +175,8 @@ end
 
 -- What one script call has already learned, so a batch of ops asks Redis once: the queues
 -- already in rq:queues, and whether a queue is paused (pause.lua keeps this up to date).
-local registered, paused = {}, {}
+-- begin_call() empties them.
+local registered, paused
 
 local function register_queue(q)
   if not registered[q] then
@@ -202,7 +196,7 @@ end
 local LIMITED = 'jobgate:limited'
 local function k_limit(q) return 'jobgate:limit:' .. q end
 local function k_limit_starts(q) return 'jobgate:limit:' .. q .. ':starts' end
-local limited = {}
+local limited
 
 -- One EXISTS per script call answers for every queue while no queue is capped (the usual case).
 local any_limited
@@ -429,4 +423,15 @@ local function retry_or_fail(id, q, token, allow_retry, exc_zlib, exc_b64)
   end
   fail_job(id, q, token, exc_zlib, exc_b64)
   return 'failed', math.max(left, 0)
+end
+
+-- Starts a script call: reads the clock and forgets what the last call learned. The scripts
+-- may be loaded as a Redis function library, whose top level runs once, at load: so nothing
+-- above reads Redis or keeps state of its own between calls.
+local function begin_call()
+  local t = redis.call('TIME')
+  SEC, USEC = tonumber(t[1]), tonumber(t[2])
+  NOW = SEC + USEC / 1000000
+  NOW_TS, NOW_NUM = rq_ts(SEC, USEC), num(NOW)
+  registered, paused, limited, any_limited = {}, {}, {}, nil
 end
