@@ -12,16 +12,10 @@ redis.call('LREM', k_queue(q), 0, id)
 for _, key in ipairs({k_scheduled(q), k_deferred(q), k_failed(q), k_finished(q), k_canceled(q)}) do
   redis.call('ZREM', key, id)
 end
--- Lease members are '<id>:<token>'; ids hold no glob characters, so MATCH is exact.
-local cursor = '0'
-repeat
-  local page = redis.call('ZSCAN', k_wip(q), cursor, 'MATCH', id .. ':*', 'COUNT', 1000)
-  cursor = page[1]
-  for i = 1, #page[2], 2 do
-    redis.call('ZREM', k_wip(q), page[2][i])
-    execution_ended(id, string.sub(page[2][i], #id + 2))
-  end
-until cursor == '0'
+for _, member in ipairs(lease_members(id, q, false)) do
+  redis.call('ZREM', k_wip(q), member)
+  execution_ended(id, string.sub(member, #id + 2))
+end
 for _, parent in ipairs(redis.call('SMEMBERS', k_dependencies(id))) do
   redis.call('SREM', k_dependents(parent), id)
 end

@@ -28,13 +28,7 @@ local member
 if token ~= '' then
   if redis.call('ZSCORE', k_wip(q), id .. ':' .. token) then member = id .. ':' .. token end
 else
-  -- Lease members are '<id>:<token>'; ids hold no glob characters, so MATCH is exact.
-  local cursor = '0'
-  repeat
-    local page = redis.call('ZSCAN', k_wip(q), cursor, 'MATCH', id .. ':*', 'COUNT', 1000)
-    cursor = page[1]
-    if #page[2] > 0 then member = page[2][1] end
-  until member or cursor == '0'
+  member = lease_members(id, q, true)[1]
 end
 if not member then return redis.error_reply('WRONG_STATE job ' .. id .. ' has no live lease to stop') end
 token = string.sub(member, #id + 2)
