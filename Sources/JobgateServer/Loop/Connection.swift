@@ -163,7 +163,7 @@ public final class Connection {
             return uv_try_write(stream, &buf, 1)
         }
         if sent == Int32(total) {
-            outbox.removeAll(keepingCapacity: outbox.capacity <= 1 << 16)
+            emptyOutbox()
             delegate?.connectionDrained(self)
             return
         }
@@ -175,7 +175,7 @@ public final class Connection {
         let rest = total - done
         let copy = UnsafeMutableRawPointer.allocate(byteCount: rest, alignment: 1)
         outbox.withUnsafeBytes { copy.copyMemory(from: $0.baseAddress! + done, byteCount: rest) }
-        outbox.removeAll(keepingCapacity: outbox.capacity <= 1 << 16)
+        emptyOutbox()
         inFlight = copy
         inFlightCount = rest
         var buf = uv_buf_init(copy.assumingMemoryBound(to: CChar.self), UInt32(rest))
@@ -190,6 +190,14 @@ public final class Connection {
             close()
         }
     }
+
+    /// A small buffer stays for the next replies; a large one (a big batch, `ping`'s limits) is
+    /// freed, so an idle connection holds no more than `keptOutboxBytes`.
+    private func emptyOutbox() {
+        outbox.removeAll(keepingCapacity: outbox.capacity <= Connection.keptOutboxBytes)
+    }
+
+    static let keptOutboxBytes = 512
 
     private func didWrite(_ status: Int32) {
         releaseInFlight()

@@ -1,6 +1,7 @@
 /// A FIFO queue on a power-of-two ring: O(1) push and pop without shifting elements.
 public struct Ring<Element> {
-    private var slots: [Element?] = Array(repeating: nil, count: 16)
+    /// Empty until the first push: a ring per connection must cost nothing while it is idle.
+    private var slots: [Element?] = []
     private var head = 0
     public private(set) var count = 0
 
@@ -29,7 +30,7 @@ public struct Ring<Element> {
     }
 
     private mutating func grow() {
-        var bigger: [Element?] = Array(repeating: nil, count: slots.count * 2)
+        var bigger: [Element?] = Array(repeating: nil, count: max(16, slots.count * 2))
         for i in 0..<count { bigger[i] = slots[(head + i) & (slots.count - 1)] }
         slots = bigger
         head = 0

@@ -34,7 +34,7 @@ public struct LineFramer {
             } else {
                 partial.append(contentsOf: piece)
                 let line = partial
-                partial.removeAll(keepingCapacity: true)
+                partial = []  // a connection keeps no buffer between split lines (up to maxLine each)
                 line.withUnsafeBytes { emit($0, handle) }
             }
         }
