@@ -46,6 +46,8 @@ public final class RedisConnection: ConnectionDelegate {
 
     deinit { if let reader { redisReaderFree(reader) } }
 
+    static let readerBufferKept = 1 << 20
+
     /// Commands sent and not yet answered.
     public var inFlight: Int { handlers.count }
 
@@ -95,6 +97,9 @@ public final class RedisConnection: ConnectionDelegate {
         stream = connection
         connection.delegate = self
         reader = redisReaderCreate()
+        // hiredis frees its buffer whenever it empties above 16 KiB, and a read of a busy
+        // connection's replies is larger: it would free and grow it again on every read.
+        reader?.pointee.maxbuf = RedisConnection.readerBufferKept
         var steps = 0
         var failed = false
         let stepDone: Handler = { [unowned self] reply in
