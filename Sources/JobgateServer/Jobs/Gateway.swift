@@ -105,8 +105,7 @@ public final class Gateway: RequestHandler {
             guard op.beforeAuth || reply.session.authenticated else {
                 throw OpError(.unauthorized, "send {\"op\":\"auth\",\"token\":...} first")
             }
-            let run = try op.decode(self, &request)
-            run(reply)
+            try op.handle(self, &request, reply)
         } catch {
             refuse(error, op: name, reply)
         }
