@@ -107,6 +107,20 @@ def test_stats_shows_every_count_and_the_age_of_the_oldest_queued_job(stack, cli
     assert rows["idle"] == ["idle", "0", "0", "0", "0", "1", "0", "0", "-", "no"]
 
 
+def test_stats_shows_rate_limited_jobs_only_where_there_are_some(client, jobgate):
+    limit = {"key": "api", "concurrency": 1}
+    for i in range(3):
+        client.ok({"op": "enqueue", "queue": "calls", "func": "f", "id": f"call-{i}", "rate_limit": limit})
+    enqueue(client, "plain")
+    rows = {r[0]: r for r in table_rows(jobgate("stats").stdout)}
+    assert rows["QUEUE"][1:7] == ["QUEUED", "STARTED", "SCHEDULED", "DEFERRED", "RATE_LIMITED", "FAILED"]
+    assert rows["calls"][1:6] == ["1", "0", "0", "0", "2"], "one let in, two waiting for the key's slot"
+    assert rows["plain"][1:6] == ["1", "0", "0", "0", "0"]
+    client.ok({"op": "delete", "id": "call-1"})
+    client.ok({"op": "delete", "id": "call-2"})
+    assert "RATE_LIMITED" not in jobgate("stats").stdout
+
+
 def test_new_commands_document_their_exit_codes(jobgate):
     for command in ("jobs", "empty", "forget"):
         p = jobgate(command, "--help", addr=None)

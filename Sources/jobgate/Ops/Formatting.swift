@@ -53,3 +53,11 @@ func formatDuration(_ seconds: Double) -> String {
     if minutes > 0 { return "\(minutes)m\(twoDigits(secs))s" }
     return "\(secs)s"
 }
+
+/// The per-queue counts `stats` gives, as table columns; `rate_limited` (RQ 3.0's line for a
+/// rate limit's slots) only when some queue has such jobs, so the usual table stays narrow.
+func queueCountColumns(_ queues: [String: Any]) -> [String] {
+    let anyRateLimited = queues.values.contains { (($0 as? [String: Any])?["rate_limited"] as? NSNumber)?.intValue ?? 0 > 0 }
+    return ["queued", "started", "scheduled", "deferred"] + (anyRateLimited ? ["rate_limited"] : [])
+        + ["failed", "finished", "canceled"]
+}

@@ -27,7 +27,7 @@ struct StatsCommand: ParsableCommand {
 
     private func queueTable(_ queues: [String: Any]) -> String {
         guard !queues.isEmpty else { return "no queues yet" }
-        let counts = ["queued", "started", "scheduled", "deferred", "failed", "finished", "canceled"]
+        let counts = queueCountColumns(queues)
         var table = TextTable([("QUEUE", .left)] + counts.map { ($0.uppercased(), .right) } + [("AGE", .right), ("PAUSED", .left)])
         for name in queues.keys.sorted() {
             let queue = queues[name] as? [String: Any] ?? [:]

@@ -89,7 +89,7 @@ struct TopView {
     }
 
     private func table() -> String {
-        let counts = ["queued", "started", "scheduled", "deferred", "failed", "finished", "canceled"]
+        let counts = queueCountColumns(queues)
         var table = TextTable([("QUEUE", .left)] + counts.map { ($0.uppercased(), .right) }
             + [("OLDEST", .right), ("DONE/S", .right), ("FAIL/S", .right), ("PAUSED", .left), ("LIMITS", .left)])
         for name in queues.keys.sorted() {
