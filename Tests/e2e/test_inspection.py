@@ -176,6 +176,18 @@ def test_forget_refuses_a_queue_with_jobs_naming_where(client):
     assert "q" in client.ok({"op": "stats"})["queues"]
 
 
+def test_forget_refuses_a_queue_a_schedule_enqueues_to(client):
+    for name, queue in (("nightly", "q"), ("hourly", "q"), ("other", "elsewhere")):
+        client.ok({"op": "schedule", "name": name, "every": 3600, "job": {"queue": queue, "func": "f"}})
+    message = refused(client, {"op": "forget", "queue": "q"}, "WRONG_STATE")
+    assert message == "queue q still has the schedules hourly, nightly (unschedule them first)"
+    client.ok({"op": "unschedule", "name": "hourly"})
+    message = refused(client, {"op": "forget", "queue": "q"}, "WRONG_STATE")
+    assert message == "queue q still has the schedule nightly (unschedule it first)"
+    client.ok({"op": "unschedule", "name": "nightly"})
+    assert client.ok({"op": "forget", "queue": "q"}) == {"ok": True}
+
+
 def test_forget_removes_an_empty_queue_and_its_pause_flag(stack, client):
     enqueue(client, id="only")
     client.ok({"op": "pause", "queue": "q"})
