@@ -148,6 +148,26 @@ def test_a_full_redis_refuses_clearly_and_writes_nothing_half(stack):
         c.ok({"op": "enqueue", "queue": "edge", "func": "f", "id": "after-full"})
 
 
+def test_a_library_a_full_redis_refused_is_loaded_once_there_is_room(stack):
+    """The function library is gone while Redis is full: reads go on through the plain script,
+    and the library is loaded again within seconds of Redis having room."""
+    with stack.client(unix=True) as c:
+        c.ok({"op": "enqueue", "queue": "edge", "func": "f", "id": "kept"})
+        used = int(stack.redis.cli("INFO", "memory").split("used_memory:")[1].split()[0])
+        stack.redis.cli("CONFIG", "SET", "maxmemory", str(used // 2))
+        try:
+            stack.redis.cli("FUNCTION", "FLUSH")
+            assert c.ok({"op": "job", "id": "kept"})["job"]["state"] == "queued"
+            [line] = wait_until(lambda: [l for l in stack.gateway.read_log().splitlines() if "Redis functions are not available" in l],
+                                what="the refused library in the log")
+            assert "OOM" in line, line
+        finally:
+            stack.redis.cli("CONFIG", "SET", "maxmemory", "0")
+        wait_until(lambda: "Redis functions are available again" in stack.gateway.read_log(), what="the library loaded again")
+        assert stack.redis.cli("FUNCTION", "LIST").count("library_name") == 1
+        assert c.ok({"op": "lease", "queues": ["edge"]})["job"]["id"] == "kept"
+
+
 def test_an_evicting_redis_is_named_in_the_log_ping_and_stats(tmp_path):
     redis = RedisServer(str(tmp_path)).start()
     redis.cli("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")

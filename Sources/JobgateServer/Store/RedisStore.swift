@@ -335,11 +335,14 @@ public final class RedisStore {
     /// A Redis that stops answering (SIGSTOP, a slow disk, a network hole) must not hang
     /// clients. With Sentinel, the sentinels are asked each second whether the primary is still
     /// the one in use: after a failover the old primary takes writes until the sentinels demote
-    /// it (up to 10 s later), and those writes vanish when it becomes a replica.
+    /// it (up to 10 s later), and those writes vanish when it becomes a replica. A function
+    /// library Redis was too full to load is tried again.
     private func checkTimeouts() {
         if commands.oldestWaitMs > commandTimeoutMs {
             commands.disconnect("no reply from Redis in \(commandTimeoutMs) ms; reconnecting")
         }
+        // A Redis that was full when the library was loaded may have room now.
+        if isReady && functionsProblem?.hasPrefix("OOM") == true { loadFunctions() }
         guard isReady, case .sentinel(let nodes, let master) = endpoint.server, !lookingUpPrimary else { return }
         lookingUpPrimary = true
         let inUse = commands.connectedTo
