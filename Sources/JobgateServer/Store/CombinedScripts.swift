@@ -5,7 +5,7 @@
 /// - As a function library (`FUNCTION LOAD`, then `FCALL`): its top level, the prelude's
 ///   functions and the script groups, runs once, at load, so a call pays for its ops only.
 /// - As a plain script (`SCRIPT LOAD`, then `EVALSHA`): the top level runs again on every call,
-///   about 10 µs of Redis time. It serves a Redis without functions (before 7.0), a user not
+///   about 8 µs more Redis time. It serves a Redis without functions (before 7.0), a user not
 ///   allowed them, and a full Redis, which refuses a whole function call but lets a plain
 ///   script run until its first write (see `RedisStore`).
 ///

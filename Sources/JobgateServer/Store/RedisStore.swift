@@ -153,7 +153,7 @@ public final class RedisStore {
     }
 
     /// `FUNCTION LOAD` of the library. Without it (Redis before 7.0, a user not allowed
-    /// FUNCTION) jobgate works the same, through the plain script, at about 10 µs more Redis
+    /// FUNCTION) jobgate works the same, through the plain script, at about 8 µs more Redis
     /// time per script call: said once per change.
     private func loadFunctions() {
         commands.send(loadLibrary) { [unowned self] reply in
@@ -169,7 +169,7 @@ public final class RedisStore {
     private func reportFunctions() {
         guard functionsProblem != functionsProblemSaid else { return }
         if let problem = functionsProblem {
-            Log.warn("Redis functions are not available, so each script call sets the scripts up again (about 10 µs of Redis time); Redis 7 with FUNCTION and FCALL allowed avoids it",
+            Log.warn("Redis functions are not available, so each script call sets the scripts up again (about 8 µs more Redis time per call); Redis 7 with FUNCTION and FCALL allowed avoids it",
                      ["error": problem])
         } else {
             Log.info("Redis functions are available again", ["library": scripts.name])
