@@ -77,6 +77,51 @@ def test_second_gateway_on_the_same_data_dir_exits_and_touches_nothing(tmp_path)
         assert first.wait(timeout=20) == 0
 
 
+def test_a_unix_socket_in_use_is_refused_and_a_stale_one_replaced(tmp_path):
+    """A second gateway on a live gateway's Unix socket exits (before and after the first one
+    accepts), leaving the first reachable there; a socket left by kill -9 is taken over."""
+    redis = RedisServer(str(tmp_path), tcp=True)
+    sock = str(tmp_path / "gw.sock")
+
+    def second():
+        return subprocess.run([jobgate_binary(), "serve", "--listen", f"unix:{sock}", "--listen",
+                               f"tcp://127.0.0.1:{free_tcp_port()}", "--redis", redis.url], capture_output=True, timeout=20)
+
+    # Redis is not up yet: the first gateway has bound the socket but does not accept.
+    first = _serve(tmp_path, "--listen", f"unix:{sock}", "--redis", redis.url)
+    try:
+        wait_until(lambda: os.path.exists(sock), what="the first gateway's socket")
+        refused = second()
+        assert refused.returncode != 0 and f"in use by jobgate pid {first.pid}".encode() in refused.stderr, refused.stderr
+        redis.start()
+        wait_until(lambda: os.path.exists(sock) and _answers(sock), what="the first gateway serving")
+        refused = second()
+        assert refused.returncode != 0 and b"in use by jobgate pid" in refused.stderr, refused.stderr
+        assert _answers(sock), "the first gateway is still reachable on its socket"
+        first.kill()
+        first.wait(timeout=10)
+        assert os.path.exists(sock), "kill -9 leaves the socket file behind"
+        third = _serve(tmp_path, "--listen", f"unix:{sock}", "--redis", redis.url)
+        try:
+            wait_until(lambda: _answers(sock), what="a new gateway on the stale socket")
+        finally:
+            third.send_signal(signal.SIGTERM)
+            assert third.wait(timeout=20) == 0
+        assert not os.path.exists(sock)
+    finally:
+        if first.poll() is None:
+            first.kill()
+        redis.stop()
+
+
+def _answers(sock):
+    try:
+        with Client.unix(sock, timeout=1) as c:
+            return c.call({"op": "ping"}).get("redis") == "ready"
+    except OSError:
+        return False
+
+
 def test_address_in_use_is_found_before_the_private_redis_starts(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -68,6 +68,12 @@ public final class Listener {
     private let onAccept: (Connection) -> Void
     /// The certificate in effect for new connections (TLS listeners only).
     private let tlsContext: () -> TLSContext?
+    /// The socket file this listener made (device, inode): it removes the file on close only
+    /// while the path still names that file.
+    private var socketFile: (dev_t, ino_t)?
+    /// `<socket path>.lock`, held while listening: a gateway that has bound the path but does
+    /// not accept yet (it waits for Redis) refuses connections like a stale file would.
+    private var socketLock: PidLock?
 
     /// Binds `address`. `unixMode` and `unixGroup` set the socket file's permissions: who may
     /// connect at all.
@@ -91,10 +97,25 @@ public final class Listener {
                 rc = UV_EINVAL.rawValue
             }
         case .unix(let path):
+            do throws(PidLock.Failure) {
+                socketLock = try PidLock(path: path + ".lock")
+            } catch {
+                closeAndFree(stream)
+                switch error {
+                case .cannotOpen(let why): throw ListenError(description: "cannot listen on \(address): cannot open \(path).lock: \(why)")
+                case .held(let owner): throw ListenError(description: "cannot listen on \(address): in use by jobgate pid \(owner.map(String.init) ?? "unknown")")
+                }
+            }
+            if Listener.someoneListens(at: path) {
+                closeAndFree(stream)
+                throw ListenError(description: "cannot listen on \(address): another process listens there")
+            }
             Listener.removeStaleSocket(path)
             rc = uv_pipe_bind(UnsafeMutableRawPointer(stream).assumingMemoryBound(to: uv_pipe_t.self), path)
             if rc == 0 && chmod(path, unixMode) != 0 { rc = -errno }
             if rc == 0, let gid = unixGroup, chown(path, uid_t.max, gid) != 0 { rc = -errno }
+            var st = stat()
+            if rc == 0 && lstat(path, &st) == 0 { socketFile = (st.st_dev, st.st_ino) }
         }
         if rc != 0 {
             closeAndFree(stream)
@@ -159,7 +180,13 @@ public final class Listener {
 
     public func close() {
         closeAndFree(stream)
-        if case .unix(let path) = address { unlink(path) }
+        // Another process may have replaced the file since (after removing a stale one of ours).
+        var st = stat()
+        if case .unix(let path) = address, let (dev, ino) = socketFile,
+           lstat(path, &st) == 0, st.st_dev == dev, st.st_ino == ino {
+            unlink(path)
+        }
+        socketLock = nil
     }
 
     private static func allocateStream(loop: EventLoop, unix: Bool) -> UnsafeMutablePointer<uv_stream_t> {
@@ -174,6 +201,17 @@ public final class Listener {
     }
 
     /// A socket file left by a killed gateway would make bind fail; only sockets are removed.
+    /// Whether a process accepts connections on the socket file at `path`: a Unix connect
+    /// answers at once, refused when the file is left over from a process that died.
+    private static func someoneListens(at path: String) -> Bool {
+        var st = stat()
+        guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFSOCK, var address = SocketAddress(unixPath: path) else { return false }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { Glibc.close(fd) }
+        return address.withSockaddr(as: sockaddr.self) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } == 0
+    }
+
     private static func removeStaleSocket(_ path: String) {
         var st = stat()
         if lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFSOCK { unlink(path) }

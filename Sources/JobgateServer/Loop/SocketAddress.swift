@@ -1,7 +1,7 @@
 @preconcurrency import CLibUV
 @preconcurrency import Glibc
 
-/// An IPv4 or IPv6 address with its port, as the socket calls take and give it.
+/// An IPv4 or IPv6 address with its port, or a Unix socket path, as the socket calls take and give it.
 struct SocketAddress: CustomStringConvertible {
     private var storage = sockaddr_storage()
 
@@ -11,6 +11,22 @@ struct SocketAddress: CustomStringConvertible {
         if rc != 0 {
             guard withSockaddr(as: sockaddr_in6.self, { uv_ip6_addr(ip, Int32(port), $0) }) == 0 else { return nil }
         }
+    }
+
+    /// A Unix socket's path; nil when it does not fit `sun_path`.
+    init?(unixPath path: String) {
+        let bytes = Array(path.utf8)
+        var fits = false
+        withSockaddr(as: sockaddr_un.self) { p in
+            p.pointee.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &p.pointee.sun_path) { raw in
+                guard bytes.count < raw.count else { return }
+                raw.copyBytes(from: bytes)
+                raw[bytes.count] = 0
+                fits = true
+            }
+        }
+        if !fits { return nil }
     }
 
     /// The local (`peer: false`) or remote address of a TCP handle; nil if it has none. libuv
