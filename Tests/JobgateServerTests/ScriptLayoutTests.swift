@@ -47,6 +47,13 @@ import Testing
         #expect(plain[plain.count - 2] == "return dispatch(ARGV)")
     }
 
+    @Test func aHeartbeatNeverSharesACallWithWritesAndReadsJoinAnything() {
+        #expect(Script.Access.heartbeats.joined(.writes) == nil && Script.Access.writes.joined(.heartbeats) == nil)
+        #expect(Script.Access.reads.joined(.writes) == .writes && Script.Access.writes.joined(.reads) == .writes)
+        #expect(Script.Access.reads.joined(.heartbeats) == .heartbeats && Script.Access.reads.joined(.reads) == .reads)
+        #expect(Heartbeat.script.access == .heartbeats && JobLookup.script.access == .reads && Ack.script.access == .writes)
+    }
+
     @Test func headerNumbersTheNamesFromOne() {
         let header = String(decoding: Lease.script.header, as: UTF8.self)
         #expect(header.contains("local A = {count = 1, lease_for = 2, worker = 3, queue_count = 4, tail = 5}"))

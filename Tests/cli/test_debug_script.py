@@ -50,8 +50,9 @@ def test_it_is_what_the_gateway_loaded(stack, client):
     [entry] = r.function_list(withcode=True)
     library = dict(zip(entry[::2], entry[1::2]))  # RESP2: a flat list of names and values
     assert library["library_code"] == debug_script("--raw")
-    [function] = library["functions"]
-    assert function[function.index("name") + 1] == library["library_name"]
+    name = library["library_name"]
+    functions = {f[f.index("name") + 1]: f[f.index("flags") + 1] for f in library["functions"]}
+    assert functions == {name: [], f"{name}_reads": ["no-writes"], f"{name}_heartbeats": ["allow-oom"]}
     plain = debug_script("--plain", "--raw")
     assert plain.splitlines()[1:-1] == debug_script("--raw").splitlines()[1:-1], "the same line numbers"
     assert r.script_exists(hashlib.sha1(plain.encode()).hexdigest(), hashlib.sha1(b"return 1").hexdigest()) == [True, False]

@@ -5,6 +5,7 @@ import json
 import socket
 import struct
 import subprocess
+import time
 
 import pytest
 
@@ -146,6 +147,56 @@ def test_a_full_redis_refuses_clearly_and_writes_nothing_half(stack):
             assert c.ok({"op": "job", "id": "before-full"})["job"]["state"] == "queued"
         stack.redis.cli("CONFIG", "SET", "maxmemory", "0")
         c.ok({"op": "enqueue", "queue": "edge", "func": "f", "id": "after-full"})
+
+
+def _fill(stack):
+    used = int(stack.redis.cli("INFO", "memory").split("used_memory:")[1].split()[0])
+    stack.redis.cli("CONFIG", "SET", "maxmemory", str(used // 2))
+
+
+def test_a_full_redis_refuses_writes_pipelined_behind_a_read_or_a_lease(stack):
+    """A write that shares a script call with a lease (whose LPOP counts as a write) is refused
+    like one sent alone; reads sent on their own answer; the log says so once, then once more
+    when Redis has room."""
+    with stack.client(unix=True) as c:
+        c.ok({"op": "enqueue", "queue": "work", "jobs": [{"func": "f", "id": f"w{i}"} for i in range(5)]})
+        _fill(stack)
+        try:
+            lines = []
+            for i in range(5):
+                lines += [{"op": "lease", "queues": ["work"]},
+                          {"op": "enqueue", "queue": "late", "func": "f", "id": f"late-{i}", "args": ["x" * 50_000]}]
+            c.send_raw(b"".join(json.dumps(line).encode() + b"\n" for line in lines))
+            for line in lines:
+                r = c.reply()
+                assert r["error"]["code"] == "UNAVAILABLE" and "maxmemory" in r["error"]["message"], (line, r)
+            assert c.ok({"op": "job", "id": "w0"})["job"]["state"] == "queued", "reads answer while Redis is full"
+            assert c.ok({"op": "stats"})["queues"]["work"]["queued"] == 5
+            assert stack.redis.cli("LLEN", "rq:queue:late").split()[-1] == "0"
+            assert stack.redis.cli("LLEN", "rq:queue:work").split()[-1] == "5", "no lease popped a job"
+        finally:
+            stack.redis.cli("CONFIG", "SET", "maxmemory", "0")
+        c.ok({"op": "enqueue", "queue": "late", "func": "f", "id": "after"})
+    log = stack.gateway.read_log()
+    assert log.count("Redis is full (maxmemory)") == 1 and log.count("Redis takes writes again") == 1, log
+
+
+def test_a_running_job_outlives_a_full_redis(stack):
+    """Heartbeats go on while Redis is full, and leases are not expired meanwhile, so the job
+    is acked once Redis has room."""
+    with stack.client(unix=True) as c:
+        c.ok({"op": "enqueue", "queue": "long", "func": "f", "id": "long"})
+        job = c.ok({"op": "lease", "queues": ["long"], "lease_for": 1})["job"]
+        _fill(stack)
+        try:
+            deadline = time.monotonic() + 3
+            while time.monotonic() < deadline:  # three lease lengths, heartbeat by heartbeat
+                assert c.ok({"op": "heartbeat", "id": "long", "lease": job["lease"], "extend": 1})["ok"]
+                time.sleep(0.25)
+            assert c.ok({"op": "job", "id": "long"})["job"]["state"] == "started"
+        finally:
+            stack.redis.cli("CONFIG", "SET", "maxmemory", "0")
+        assert c.ok({"op": "ack", "id": "long", "lease": job["lease"]})["state"] == "finished"
 
 
 def test_a_library_a_full_redis_refused_is_loaded_once_there_is_room(stack):

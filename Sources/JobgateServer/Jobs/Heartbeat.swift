@@ -7,7 +7,7 @@ enum Heartbeat: OpHandler {
     enum Argument: Int, ScriptNames { case id, lease, extend, meta, progress }
     enum Row: Int, ScriptNames { case expires_at, shutdown }
 
-    static let script = Script("heartbeat", PackageResources.heartbeat_lua, arguments: Argument.names, row: Row.names, writes: true)
+    static let script = Script("heartbeat", PackageResources.heartbeat_lua, arguments: Argument.names, row: Row.names, writes: true, whileFull: true)
     static var scripts: [Script] { [script] }
 
     struct Params {

@@ -217,6 +217,9 @@ public final class RedisStore {
             done(.failure(RedisStore.notConnected))
             return
         }
+        // A heartbeat and writes go in separate calls (see Script.Access); batches leave in
+        // order, so ops still run in the order they came.
+        if let access = batch.access, access.joined(script.access) == nil { flush() }
         batch.add(script, argCount: argCount, build: build, done: done)
         if batch.isFull { flush() }
     }
@@ -228,43 +231,45 @@ public final class RedisStore {
         guard isReady, sha != nil else { return ops.fail(RedisStore.notConnected) }
         scriptCalls += 1
         scriptOps += ops.handlers.count
+        let access = ops.access ?? .writes
         if waitReplicas > 0 && ops.writes {
-            runReplicated(ops.args, ops.deliver)
+            runReplicated(ops.args, access, ops.deliver)
         } else if functionsLoaded {
-            callFunction(ops.args, ops.deliver)
+            callFunction(ops.args, access, ops.deliver)
         } else {
-            callPlain(ops.args, ops.deliver)
+            callPlain(ops.args, writes: ops.writes, ops.deliver)
         }
     }
 
     typealias ScriptDone = (Result<RedisReply, OpError>) -> Void
 
-    /// A call Redis refuses before running it goes again as the plain script: a full Redis
-    /// (OOM: a plain script runs up to its first write, so reads and deletes go on), or a
-    /// library that is gone (FUNCTION FLUSH, a Redis restarted empty), which is loaded again.
-    private func callFunction(_ args: RESPArgs, _ done: @escaping ScriptDone) {
-        send(scriptCall(args, function: true), done) { [unowned self] error in
-            guard error.hasPrefix("OOM") || RedisStore.isFunctionGone(error) else { return false }
-            if RedisStore.isFunctionGone(error) { self.loadFunctions() }
-            self.callPlain(args, done)
+    /// A library that is gone (FUNCTION FLUSH, a Redis restarted empty) is loaded again, and
+    /// the call runs as the plain script meanwhile. A full Redis refuses a call of writes whole.
+    private func callFunction(_ args: RESPArgs, _ access: Script.Access, _ done: @escaping ScriptDone) {
+        send(scriptCall(args, access), writes: access == .writes, done) { [unowned self] error in
+            guard RedisStore.isFunctionGone(error) else { return false }
+            self.loadFunctions()
+            self.callPlain(args, writes: access != .reads, done)
             return true
         }
     }
 
-    private func callPlain(_ args: RESPArgs, _ done: @escaping ScriptDone) {
-        send(scriptCall(args, function: false), done) { [unowned self] error in
+    private func callPlain(_ args: RESPArgs, writes: Bool, _ done: @escaping ScriptDone) {
+        send(scriptCall(args, nil), writes: writes, done) { [unowned self] error in
             guard error.hasPrefix("NOSCRIPT") else { return false }
             // Someone ran SCRIPT FLUSH: run this once as EVAL and reload for the rest.
-            self.send(RedisStore.scriptCall("EVAL", self.scripts.plain, args), done) { _ in false }
+            self.send(RedisStore.scriptCall("EVAL", self.scripts.plain, args), writes: writes, done) { _ in false }
             self.commands.send(self.loadPlain) { _ in }
             return true
         }
     }
 
     /// Sends a script call and hands `done` its reply, unless `retried` takes the error on.
-    private func send(_ cmd: RESPCommand, _ done: @escaping ScriptDone, retried: @escaping (String) -> Bool) {
+    /// Whether a call of `writes` went through tells whether Redis is full.
+    private func send(_ cmd: RESPCommand, writes: Bool, _ done: @escaping ScriptDone, retried: @escaping (String) -> Bool) {
         let sent = commands.send(cmd) { [unowned self] reply in
             guard let reply else { return done(.failure(RedisStore.lost)) }
+            if writes { self.noteFull(reply.isError && reply.string.hasPrefix("OOM")) }
             guard reply.isError else { return done(.success(reply)) }
             if retried(reply.string) { return }
             if reply.string.hasPrefix("READONLY") {
@@ -278,12 +283,26 @@ public final class RedisStore {
 
     private static func isFunctionGone(_ error: String) -> Bool { error.hasPrefix("ERR Function not found") }
 
+    /// Whether Redis last refused a call because it is full: said once when it starts and once
+    /// when a call goes through again, not once per refused request.
+    private var full = false
+
+    private func noteFull(_ refused: Bool) {
+        guard refused != full else { return }
+        full = refused
+        if refused {
+            Log.warn("Redis is full (maxmemory): writes are refused until it has room; reads and heartbeats go on")
+        } else {
+            Log.info("Redis takes writes again")
+        }
+    }
+
     /// Sends the script, then WAIT: the op is answered only once enough replicas have its
     /// writes, so a failover cannot lose what was acknowledged.
-    private func runReplicated(_ args: RESPArgs, _ done: @escaping ScriptDone) {
+    private func runReplicated(_ args: RESPArgs, _ access: Script.Access, _ done: @escaping ScriptDone) {
         var scriptReply: RetainedReply?
         var lost = false
-        let sent = commands.send(scriptCall(args, function: functionsLoaded)) { reply in
+        let sent = commands.send(scriptCall(args, functionsLoaded ? access : nil)) { reply in
             if let reply { scriptReply = RetainedReply(copying: reply) } else { lost = true }
         }
         guard sent else { return done(.failure(RedisStore.notConnected)) }
@@ -309,9 +328,11 @@ public final class RedisStore {
         }
     }
 
-    /// `FCALL library 0 args...` or `EVALSHA sha 0 args...`: no KEYS, the batch as ARGV.
-    private func scriptCall(_ args: RESPArgs, function: Bool) -> RESPCommand {
-        function ? RedisStore.scriptCall("FCALL", Array(scripts.name.utf8), args) : RedisStore.scriptCall("EVALSHA", sha ?? [], args)
+    /// `FCALL function 0 args...` (the library's function for `access`), or without one
+    /// `EVALSHA sha 0 args...`: no KEYS, the batch as ARGV.
+    private func scriptCall(_ args: RESPArgs, _ access: Script.Access?) -> RESPCommand {
+        guard let access else { return RedisStore.scriptCall("EVALSHA", sha ?? [], args) }
+        return RedisStore.scriptCall("FCALL", Array(scripts.functionName(access).utf8), args)
     }
 
     private static func scriptCall(_ command: StaticString, _ script: [UInt8], _ args: RESPArgs) -> RESPCommand {

@@ -22,14 +22,48 @@ public struct Script: Sendable {
     /// Whether it changes Redis (and so must reach the replicas before it is acknowledged when
     /// jobgate waits for them).
     let writes: Bool
+    /// May write while Redis is full (maxmemory): a heartbeat rewrites what its lease already
+    /// holds, and refusing it would lose a running job to a full Redis.
+    let whileFull: Bool
 
-    init(_ name: String, _ body: [UInt8], arguments: [String] = [], row: [String] = [], writes: Bool) {
+    init(_ name: String, _ body: [UInt8], arguments: [String] = [], row: [String] = [], writes: Bool,
+         whileFull: Bool = false) {
         self.name = name
         self.body = body
         self.arguments = arguments
         self.rowFields = row
         self.writes = writes
+        self.whileFull = whileFull
     }
+
+    /// What a script may do, which names the library function that runs it: Redis checks a
+    /// full Redis against a function's flags before it runs any of it, so a call of writes is
+    /// refused whole while reads and heartbeats still run.
+    public enum Access: CaseIterable, Sendable {
+        case reads, heartbeats, writes
+
+        /// The kind of a batch that holds both; nil when they may not share one (a heartbeat
+        /// must not be refused along with writes). Reads go with anything.
+        func joined(_ other: Access) -> Access? {
+            switch (self, other) {
+            case (.heartbeats, .writes), (.writes, .heartbeats): nil
+            case (.writes, _), (_, .writes): .writes
+            case (.heartbeats, _), (_, .heartbeats): .heartbeats
+            default: .reads
+            }
+        }
+
+        /// The function's name after the library's, and its Redis flags.
+        var function: (suffix: String, flags: String) {
+            switch self {
+            case .reads: ("_reads", "{'no-writes'}")
+            case .heartbeats: ("_heartbeats", "{'allow-oom'}")
+            case .writes: ("", "{}")
+            }
+        }
+    }
+
+    var access: Access { !writes ? .reads : whileFull ? .heartbeats : .writes }
 
     /// `local A = {...}` and `local R = {...}`: 1-based indices. `A.tail` is the first index
     /// after the named arguments (a script repeating its arguments per item steps by

@@ -19,8 +19,9 @@ struct ScriptBatch {
 
     private(set) var args = RESPArgs()
     private(set) var handlers: [Handler] = []
-    /// Some op changes Redis (see `Script.writes`).
-    private(set) var writes = false
+    /// What its ops do, joined (see `Script.Access.joined`); nil while it is empty.
+    private(set) var access: Script.Access?
+    var writes: Bool { access.map { $0 != .reads } ?? false }
 
     var isEmpty: Bool { handlers.isEmpty }
     var isFull: Bool { handlers.count >= ScriptBatch.sendAt || args.bytes.count >= ScriptBatch.maxBytes }
@@ -34,7 +35,12 @@ struct ScriptBatch {
         build(&args)
         precondition(args.count - before == argCount, "\(script.name) built \(args.count - before) arguments, declared \(argCount)")
         handlers.append(done)
-        writes = writes || script.writes
+        if let current = access {
+            guard let joined = current.joined(script.access) else { preconditionFailure("\(script.name) cannot join this batch") }
+            access = joined
+        } else {
+            access = script.access
+        }
     }
 
     /// The batch so far; this one starts empty again.
