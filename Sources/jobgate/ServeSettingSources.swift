@@ -66,7 +66,7 @@ struct ServeSettingSources {
         guard case .secretFile(_, let variable) = setting.kind else { preconditionFailure("\(setting.name) is not a secret file") }
         if let path = try given(setting, flags[keyPath: flag]) {
             guard let content = readWholeFile(path) else { throw ValidationError("cannot read \(setting.name) \(path)") }
-            let first = content.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).first.map(String.init) ?? ""
+            let first = content.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""  // "\r\n" is one Character
             guard !first.isEmpty else { throw ValidationError("\(setting.name) \(path) is empty") }
             return (first, path)
         }

@@ -37,7 +37,7 @@ def test_three_wrong_tokens_close_the_connection(guarded):
 def test_token_from_file_and_environment(tmp_path):
     port = free_tcp_port()
     token_file = tmp_path / "token"
-    token_file.write_text("from-file\n")
+    token_file.write_bytes(b"from-file\r\n")  # as an editor on Windows saves it
     for extra, env, token in ((["--token-file", str(token_file)], {}, "from-file"),
                               ([], {"JOBGATE_TOKEN": "from-env"}, "from-env")):
         s = Stack()

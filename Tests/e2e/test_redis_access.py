@@ -124,7 +124,7 @@ def gateway_users(redis):
             if "cmd=client" not in line for field in line.split() if field.startswith("user=")}
 
 
-@pytest.mark.parametrize("password_from", ["url", "password-file", "env"])
+@pytest.mark.parametrize("password_from", ["url", "password-file", "password-file-crlf", "env"])
 def test_acl_user(procs, tmp_path, monkeypatch, password_from):
     redis = procs.redis(password="adminpw").start()
     acl_user_ready(redis, "jg", "jg pw:1")
@@ -132,6 +132,9 @@ def test_acl_user(procs, tmp_path, monkeypatch, password_from):
         g = procs.gateway(redis.url("jg:jg%20pw%3A1@"))
     elif password_from == "password-file":
         g = procs.gateway(redis.url("jg@"), "--redis-password-file", secret_file(str(tmp_path), "pw", "jg pw:1"))
+    elif password_from == "password-file-crlf":
+        (tmp_path / "pw").write_bytes(b"jg pw:1\r\nsecond line\r\n")
+        g = procs.gateway(redis.url("jg@"), "--redis-password-file", str(tmp_path / "pw"))
     else:
         monkeypatch.setenv("JOBGATE_REDIS_PASSWORD", "jg pw:1")
         g = procs.gateway(redis.url("jg@"))
