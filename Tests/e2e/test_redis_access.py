@@ -169,6 +169,26 @@ def test_user_not_allowed_functions_is_served_through_the_plain_script(procs):
     assert "cmdstat_fcall" in redis.cli("INFO", "commandstats")
 
 
+def test_grants_revoked_while_serving_fall_back_then_are_logged_once(procs):
+    redis = procs.redis(password="adminpw").start()
+    acl_user_ready(redis, "revoked", "pw")
+    g = procs.gateway(redis.url("revoked:pw@"))
+    round_trip(g)
+    redis.cli("ACL", "SETUSER", "revoked", "-fcall")
+    round_trip(g)  # through EVALSHA now
+    [line] = log_lines(g, "Redis functions are not available")
+    assert "NOPERM" in line and "fcall" in line, line
+    redis.cli("ACL", "SETUSER", "revoked", "-evalsha", "-eval")
+    with g.client(unix=True) as c:
+        for _ in range(3):
+            r = c.call({"op": "enqueue", "queue": "access", "func": "f"})
+            assert r["error"]["code"] == "UNAVAILABLE" and "NOPERM" in r["error"]["message"], r
+    [line] = log_lines(g, "level=error", "may no longer run")
+    assert "evalsha" in line, line
+    redis.cli("ACL", "SETUSER", "revoked", "+evalsha", "+eval")
+    round_trip(g)
+
+
 def test_acl_user_without_channel_access_is_refused_until_granted(procs):
     """The scripts publish wake-ups, so such a user would fail every op: it is refused at
     connect, with the grant it lacks, and served once granted (no restart)."""

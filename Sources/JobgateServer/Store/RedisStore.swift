@@ -244,11 +244,20 @@ public final class RedisStore {
     typealias ScriptDone = (Result<RedisReply, OpError>) -> Void
 
     /// A library that is gone (FUNCTION FLUSH, a Redis restarted empty) is loaded again, and
-    /// the call runs as the plain script meanwhile. A full Redis refuses a call of writes whole.
+    /// the call runs as the plain script meanwhile; one the user may no longer call (its FCALL
+    /// grant revoked) leaves calls to the plain script until the next connect. A full Redis
+    /// refuses a call of writes whole.
     private func callFunction(_ args: RESPArgs, _ access: Script.Access, _ done: @escaping ScriptDone) {
         send(scriptCall(args, access), writes: access == .writes, done) { [unowned self] error in
-            guard RedisStore.isFunctionGone(error) else { return false }
-            self.loadFunctions()
+            if RedisStore.isFunctionGone(error) {
+                self.loadFunctions()
+            } else if error.hasPrefix("NOPERM") && error.contains("'fcall'") {
+                self.functionsLoaded = false
+                self.functionsProblem = error
+                self.reportFunctions()
+            } else {
+                return false
+            }
             self.callPlain(args, writes: access != .reads, done)
             return true
         }
@@ -272,6 +281,12 @@ public final class RedisStore {
             if writes { self.noteFull(reply.isError && reply.string.hasPrefix("OOM")) }
             guard reply.isError else { return done(.success(reply)) }
             if retried(reply.string) { return }
+            if reply.string.hasPrefix("NOPERM") && reply.string != self.refusalSaid {
+                // Once per message: a grant revoked while serving fails every request alike.
+                self.refusalSaid = reply.string
+                Log.error("the Redis user may no longer run what jobgate needs; every request fails until it is granted again",
+                          ["error": reply.string])
+            }
             if reply.string.hasPrefix("READONLY") {
                 // A primary demoted by a failover: reconnect, and with Sentinel find the new one.
                 self.commands.disconnect("Redis is now a read-only replica (failover)")
@@ -282,6 +297,8 @@ public final class RedisStore {
     }
 
     private static func isFunctionGone(_ error: String) -> Bool { error.hasPrefix("ERR Function not found") }
+
+    private var refusalSaid: String?
 
     /// Whether Redis last refused a call because it is full: said once when it starts and once
     /// when a call goes through again, not once per refused request.
