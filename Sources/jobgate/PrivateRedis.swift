@@ -11,6 +11,12 @@ final class PrivateRedis {
     private var pid: pid_t = 0
     private var stopping = false
     private var watchdog: LoopTimer?
+    /// When the child last started, and when it is due to start again after exiting.
+    private var startedMs: UInt64 = 0
+    private var restartAtMs: UInt64?
+    /// Grows while the child keeps dying young (a corrupt AOF, a full disk), so the log gets a
+    /// few lines with the reason, not two a second.
+    private var restartDelayMs: UInt64 = 0
 
     /// `create: false` only checks that it could run (for `serve --check`).
     init(dataDir: String, create: Bool = true) throws {
@@ -64,19 +70,50 @@ final class PrivateRedis {
         }
     }
 
-    /// Restarts the child if it exits while the gateway runs.
+    /// Restarts the child if it exits while the gateway runs: at once after a long life, else
+    /// after a wait that doubles up to 30 s.
     func supervise(on loop: EventLoop) {
+        startedMs = loop.nowMs
         let timer = LoopTimer(loop) { [unowned self] in
             guard !stopping, pid > 0 else { return }
+            let now = loop.nowMs
             var status: Int32 = 0
-            if waitpid(pid, &status, WNOHANG) == pid {
-                Log.error("private redis-server exited; restarting", ["pid": pid, "status": status])
+            if restartAtMs == nil && waitpid(pid, &status, WNOHANG) == pid {
+                let diedYoung = now - startedMs < 10_000
+                restartDelayMs = diedYoung ? min(max(restartDelayMs * 2, 500), 30_000) : 0
+                restartAtMs = now + restartDelayMs
+                Log.error("private redis-server exited; restarting", [
+                    "pid": pid, "exit": PrivateRedis.describe(status), "restart_in_seconds": Double(restartDelayMs) / 1000,
+                    "redis_log": PrivateRedis.lastLine(of: dataDir + "/redis.log") ?? "",
+                ])
+            }
+            if let due = restartAtMs, now >= due {
+                restartAtMs = nil
+                startedMs = now
                 do { try start() } catch { Log.error("cannot restart redis-server", ["error": "\(error)"]) }
             }
         }
         timer.start(afterMs: 500, repeatMs: 500)
         timer.unref()
         watchdog = timer
+    }
+
+    /// A wait status as words: "exit code 1", "signal 9".
+    private static func describe(_ status: Int32) -> String {
+        let signal = status & 0x7f
+        return signal == 0 ? "exit code \((status >> 8) & 0xff)" : "signal \(signal)"
+    }
+
+    /// The last non-empty line of a file, read from its end: why redis-server stopped.
+    private static func lastLine(of path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        let size = lseek(fd, 0, SEEK_END)
+        let count = Int(min(size, 4096))
+        var tail = [UInt8](repeating: 0, count: count)
+        guard count > 0, pread(fd, &tail, count, size - off_t(count)) == count else { return nil }
+        return String(decoding: tail, as: UTF8.self).split(whereSeparator: \.isNewline).last.map(String.init)
     }
 
     func stop() {

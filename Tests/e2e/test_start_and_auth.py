@@ -122,6 +122,31 @@ def _answers(sock):
         return False
 
 
+def test_a_private_redis_that_cannot_start_is_retried_ever_more_slowly_saying_why(tmp_path):
+    data = tmp_path / "data"
+    port = free_tcp_port()
+    first = _serve(tmp_path, "--listen", f"tcp://127.0.0.1:{port}", "--data-dir", str(data))
+    try:
+        wait_until(lambda: _ready(port), what="the gateway")
+    finally:
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=20) == 0
+    [aof] = (data / "appendonlydir").glob("*.incr.aof")
+    with open(aof, "ab") as f:
+        f.write(b"this is not a Redis command\n")
+    second = _serve(tmp_path, "--listen", f"tcp://127.0.0.1:{port}", "--data-dir", str(data))
+    try:
+        def restarts():
+            return [line for line in _log(tmp_path).decode().splitlines() if "private redis-server exited" in line]
+        lines = wait_until(lambda: len(restarts()) >= 3 and restarts(), timeout=20, what="three restarts")
+        waits = [float(line.split("restart_in_seconds=")[1].split()[0]) for line in lines[:3]]
+        assert waits == [0.5, 1.0, 2.0], lines
+        assert all('exit="exit code 1"' in line and "Bad file format" in line for line in lines), lines
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=20)
+
+
 def test_address_in_use_is_found_before_the_private_redis_starts(tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
