@@ -34,6 +34,30 @@ def test_three_wrong_tokens_close_the_connection(guarded):
     assert "auth failed" in guarded.gateway.read_log()
 
 
+def test_an_address_guessing_by_reconnecting_is_refused_for_a_minute_and_logged_briefly(guarded):
+    """Three guesses per connection would let a client guess on by reconnecting: five wrong
+    tokens in a minute from one address lock it out, the right token included, and the log
+    holds those five lines, not one per guess."""
+    refused = 0
+    for _ in range(30):
+        with guarded.client() as c:
+            for _ in range(3):
+                try:
+                    r = c.call({"op": "auth", "token": "guess"})
+                except ConnectionError:
+                    break
+                assert r["error"]["code"] == "UNAUTHORIZED", r
+                refused += "too many wrong tokens" in r["error"]["message"]
+    assert refused >= 25
+    with guarded.client() as c:
+        r = c.call({"op": "auth", "token": "s3cret"})
+        assert r["error"]["code"] == "UNAUTHORIZED" and "try again in a minute" in r["error"]["message"], r
+    with guarded.client(unix=True) as u:  # the Unix socket needs no token and is not throttled
+        assert u.ok({"op": "ping"})["redis"] == "ready"
+    log = guarded.gateway.read_log()
+    assert log.count("auth failed") == 5 and log.count("refusing this address for a minute") == 1, log
+
+
 def test_token_from_file_and_environment(tmp_path):
     port = free_tcp_port()
     token_file = tmp_path / "token"

@@ -64,7 +64,9 @@ final class Console {
 
     private func login(_ request: HTTPRequest, peer: String) throws(HTTPFailure) -> HTTPResponse {
         guard access.token != nil else { return HTTPResponse.redirect(to: "/") }
-        try loginThrottle.check(peer: peer)
+        if loginThrottle.isLockedOut(peer: peer) {
+            throw HTTPFailure(429, "OVERLOADED", "too many failed logins; wait a minute")
+        }
         let given = try formFields(Substring(String(decoding: request.body, as: UTF8.self))).first { $0.name == "token" }?.value ?? ""
         guard access.isToken(given) else {
             loginThrottle.failed(peer: peer)
@@ -98,34 +100,5 @@ final class Console {
         let session = Session(requestFrom: connection, handler: gateway) { reply in done(.json(reply)) }
         session.authenticated = true
         session.submit(line)
-    }
-}
-
-/// Failed logins per address: a few a minute, then refused until the minute is over.
-final class LoginThrottle {
-    static let maxFailures = 5
-    static let windowMs: UInt64 = 60_000
-    private let loop: EventLoop
-    private var failures: [String: [UInt64]] = [:]
-
-    init(loop: EventLoop) { self.loop = loop }
-
-    func check(peer: String) throws(HTTPFailure) {
-        let now = loop.nowMs
-        failures = failures.compactMapValues { times in
-            let recent = times.filter { now - $0 < LoginThrottle.windowMs }
-            return recent.isEmpty ? nil : recent
-        }
-        if failures[address(peer), default: []].count >= LoginThrottle.maxFailures {
-            throw HTTPFailure(429, "OVERLOADED", "too many failed logins; wait a minute")
-        }
-    }
-
-    func failed(peer: String) { failures[address(peer), default: []].append(loop.nowMs) }
-
-    /// The peer without its port: each new connection has another one.
-    private func address(_ peer: String) -> String {
-        guard let colon = peer.lastIndex(of: ":") else { return peer }
-        return String(peer[..<colon])
     }
 }

@@ -1,6 +1,7 @@
 /// `auth`: a TCP or TLS client proves it knows the gateway's token before anything else.
 /// `{"op":"auth","token":T}` -> `{"ok":true}`, or UNAUTHORIZED; the third wrong token closes
-/// the connection.
+/// the connection, and the fifth in a minute from one address refuses it every token until
+/// the minute is over.
 enum Auth: OpHandler {
     static let maxFailures = 3
 
@@ -16,6 +17,13 @@ enum Auth: OpHandler {
             reply.ok()  // no token configured: everyone is in already
             return
         }
+        let peer = session.connection.peer
+        if g.loginThrottle.isLockedOut(peer: peer) {
+            g.counters.authFailures += 1
+            reply.fail(OpError(.unauthorized, "too many wrong tokens from this address; try again in a minute"))
+            session.stopReading()
+            return
+        }
         if constantTimeEqual(given, token) {
             session.authenticated = true
             reply.ok()
@@ -23,11 +31,13 @@ enum Auth: OpHandler {
         }
         g.counters.authFailures += 1
         session.failedAuths += 1
-        Log.warn("auth failed", ["peer": session.connection.peer, "attempt": session.failedAuths])
+        let lockedOut = g.loginThrottle.failed(peer: peer)
+        Log.warn(lockedOut ? "auth failed; refusing this address for a minute" : "auth failed",
+                 ["peer": peer, "attempt": session.failedAuths])
         reply.fail(OpError(.unauthorized, "wrong token"))
         // Guessing needs many tries; a connection gets a few, however they are sent: lines
         // after the last allowed failure are not run, and the connection closes.
-        if session.failedAuths >= maxFailures { session.stopReading() }
+        if session.failedAuths >= maxFailures || lockedOut { session.stopReading() }
     }
 
     /// Compares without an early exit, so timing does not reveal how much of a guess was right.

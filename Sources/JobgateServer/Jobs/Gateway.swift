@@ -37,6 +37,7 @@ public final class Gateway: RequestHandler {
     lazy var results = ResultWaiters(gateway: self)
     private(set) var sessions: [UInt64: Session] = [:]
     var counters = Counters()
+    lazy var loginThrottle = LoginThrottle(loop: loop)
     let startedMs: UInt64
 
     public init(loop: EventLoop, store: RedisStore, config: GatewayConfig) {
