@@ -159,8 +159,9 @@ def test_heartbeat_ack_and_lease_lost(jg):
     done = jg.job("hb")
     assert done["state"] == "finished" and done["result"] == {"sent": True}
 
+    assert jg.ack(job) == {"ok": True, "state": "finished"}, "an ack sent again answers as the first"
     with pytest.raises(jobgate.JobgateError) as e:
-        jg.ack(job)
+        jg.ack("hb", "0" * 32)
     assert e.value.code == "LEASE_LOST" and e.value.retryable is False
 
 

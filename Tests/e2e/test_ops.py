@@ -190,9 +190,24 @@ def test_stale_lease_is_lost_everywhere(client):
     jid = enqueue(client)
     job = lease(client)
     client.ok({"op": "ack", "id": jid, "lease": job["lease"]})
-    for op in ("heartbeat", "ack", "fail", "release"):
+    for op in ("heartbeat", "fail", "release"):
         r = client.call({"op": op, "id": jid, "lease": job["lease"]})
         assert r["error"]["code"] == "LEASE_LOST", (op, r)
+    r = client.call({"op": "ack", "id": jid, "lease": "0" * 32})
+    assert r["error"]["code"] == "LEASE_LOST", r
+
+
+def test_an_ack_sent_again_answers_as_the_first_and_changes_nothing(stack, client):
+    jid = enqueue(client, result_ttl=600)
+    job = lease(client)
+    assert client.ok({"op": "ack", "id": jid, "lease": job["lease"], "result": 1})["state"] == "finished"
+    before = stack.redis.raw("HGETALL", f"rq:job:{jid}"), stack.redis.raw("XLEN", f"rq:results:{jid}")
+    for again in ({"op": "ack", "id": jid, "lease": job["lease"], "result": 2},
+                  {"op": "ack", "jobs": [{"id": jid, "lease": job["lease"]}]}):
+        r = client.ok(again)
+        assert r.get("state", r.get("jobs", [{}])[0].get("state")) == "finished", r
+    assert (stack.redis.raw("HGETALL", f"rq:job:{jid}"), stack.redis.raw("XLEN", f"rq:results:{jid}")) == before
+    assert client.ok({"op": "job", "id": jid})["job"]["result"] == 1
 
 
 def test_lease_is_not_tied_to_connection(stack):

@@ -47,7 +47,8 @@ extension Gateway {
     /// Counts the jobs an `ack` script call settled, by queue.
     func countProcessed(_ result: Result<RedisReply, OpError>) {
         guard case .success(let answers) = result else { return }
-        for i in 0..<answers.count where !answers[i].isError {
+        // A repeated ack (no queue) was counted the first time.
+        for i in 0..<answers.count where !answers[i].isError && !answers[i][Ack.Row.queue].isNil {
             counters.processed[answers[i][Ack.Row.queue].string, default: 0] += 1
         }
     }

@@ -4,7 +4,8 @@
 --   '' = null).
 -- Returns one answer per job: a row (R.state: 'finished', or 'deleted' for result_ttl 0;
 -- R.queue, for the gateway's per-queue counters), or an error reply (NOT_FOUND, LEASE_LOST).
--- A batch settles each job on its own merits.
+-- A batch settles each job on its own merits. An ack repeated with the lease that finished the
+-- job answers 'finished' again and changes nothing (R.queue false: nothing to count again).
 -- A job with RQ's Repeat (repeats_left > 0) runs again, as an RQ 3 worker would: now, or after
 -- the first of repeat_intervals, which then drops that interval unless it is the last one.
 -- A rate-limited job's slot goes to the next in line unless it runs again now (RQ's rule).
@@ -18,11 +19,27 @@ local function answer(state, q)
   return row
 end
 
+-- Whether the job finished by this lease: its newest result carries the lease as its execution.
+local function finished_by(id, token)
+  if redis.call('HGET', k_job(id), 'status') ~= 'finished' then return false end
+  local newest = redis.call('XREVRANGE', k_results(id), '+', '-', 'COUNT', 1)[1]
+  local fields = newest and newest[2] or {}
+  for i = 1, #fields - 1, 2 do
+    if fields[i] == 'execution_id' then return fields[i + 1] == token end
+  end
+  return false
+end
+
 local function ack(id, token, value)
   local q, member, f = held_lease(id, token, true,
     {'worker_name', 'result_ttl', 'repeats_left', 'repeat_intervals', 'jobgate_awaited',
      'rate_limit_key', 'rate_limit_concurrency'})
-  if not q then return redis.error_reply(member) end
+  if not q then
+    -- The same ack again (its reply was lost to a broken connection or a timeout): answered
+    -- as the first one was, so a client may always retry an ack.
+    if string.sub(member, 1, 10) == 'LEASE_LOST' and finished_by(id, token) then return answer('finished', false) end
+    return redis.error_reply(member)
+  end
   execution_ended(id, token, f[1] or false)
   local awaited = f[5] or false
   local job, results = k_job(id), k_results(id)
