@@ -133,14 +133,13 @@ public final class Server {
         if let console = config.console { try bindHTTP(console.address, console: console) }
     }
 
-    /// Accepts connections from here on.
+    /// Accepts connections from here on. (The metrics and the console listen from the start:
+    /// a gateway waiting for Redis is what they must show, as `jobgate_redis_up 0`.)
     private func startServing() {
         serving = true
         do {
-            for listener in listeners {
-                try listener.listen()
-                let address = listener.boundPort.map { listener.address.withPort($0) } ?? listener.address
-                Log.info(httpServers.first { $0.listener === listener }?.servingMessage ?? "listening", ["address": address.description])
+            for listener in listeners where !httpServers.contains(where: { $0.listener === listener }) {
+                try accept(on: listener, "listening")
             }
         } catch {
             failure = error
@@ -151,6 +150,12 @@ public final class Server {
         onServing?()
     }
 
+    private func accept(on listener: Listener, _ message: String) throws {
+        try listener.listen()
+        let address = listener.boundPort.map { listener.address.withPort($0) } ?? listener.address
+        Log.info(message, ["address": address.description])
+    }
+
     private func bindHTTP(_ address: ListenAddress, console: ConsoleSettings?) throws {
         let server = try HTTPServer(loop: loop, hub: hub, address: address, unixMode: config.unixMode, unixGroup: config.unixGroup,
                                     tlsContext: { [unowned self] in self.listenerTLS },
@@ -158,6 +163,7 @@ public final class Server {
                                     console: console, gateway: gateway, token: config.gateway.token)
         httpServers.append(server)
         listeners.append(server.listener)
+        try accept(on: server.listener, server.servingMessage)
     }
 
     /// Serves until SIGINT/SIGTERM and a graceful drain.

@@ -6,7 +6,7 @@ import urllib.request
 
 import pytest
 
-from jobgate_harness import Stack, free_tcp_port, wait_until
+from jobgate_harness import Gateway, RedisServer, Stack, free_tcp_port, tcp_port_open, wait_until
 
 
 def scrape(url):
@@ -65,6 +65,30 @@ def test_metrics_other_paths_and_redis_down(scraped):
         text = r.read().decode()
     assert "jobgate_queue_jobs" not in text
     assert metric(text, "jobgate_redis_up") == 0
+
+
+def test_metrics_are_served_while_the_gateway_waits_for_redis(tmp_path):
+    """A gateway whose Redis is not up yet serves no requests, but its metrics say so."""
+    redis = RedisServer(str(tmp_path), tcp=True)
+    port = free_tcp_port()
+    gateway = Gateway(str(tmp_path), redis_url=redis.url, extra_args=["--metrics", f"tcp://127.0.0.1:{port}"]).start(wait_ready=False)
+    try:
+        text = wait_until(lambda: _scrape_or_none(f"http://127.0.0.1:{port}"), what="metrics before Redis")
+        assert metric(text, "jobgate_redis_up") == 0
+        assert not tcp_port_open(gateway.port), "requests wait for Redis"
+        redis.start()
+        gateway.wait_ready()
+        assert metric(scrape(f"http://127.0.0.1:{port}"), "jobgate_redis_up") == 1
+    finally:
+        gateway.stop()
+        redis.stop()
+
+
+def _scrape_or_none(url):
+    try:
+        return scrape(url)
+    except OSError:
+        return None
 
 
 def test_ops_read_in_one_turn_share_one_script_call(scraped):
