@@ -75,6 +75,7 @@ public final class Server {
         guard let problem else {
             lastRedisProblem = nil
             Log.info("redis ready", ["redis": config.redis.description, "server": server])
+            gateway.lostLeases.redisReady()
             if !serving { startServing() }
             return
         }

@@ -38,6 +38,7 @@ public final class Gateway: RequestHandler {
     private(set) var sessions: [UInt64: Session] = [:]
     var counters = Counters()
     lazy var loginThrottle = LoginThrottle(loop: loop)
+    lazy var lostLeases = LostLeases(gateway: self)
     let startedMs: UInt64
 
     public init(loop: EventLoop, store: RedisStore, config: GatewayConfig) {

@@ -100,6 +100,7 @@ enum Lease: OpHandler {
         } done: { result in
             switch result {
             case .failure(let error):
+                g.lostLeases.leaseFailed(queues: p.queues, tokens: tokens, error)
                 done(.failure(error))
             case .success(let reply):
                 let rows = reply[0]

@@ -69,7 +69,7 @@ extension Gateway {
     /// Every script, for Redis to load: the ops', then those the gateway runs by itself.
     public static let scripts: [Script] = {
         var seen = Set<String>()
-        return (ops.flatMap(\.scripts) + [Sweeper.script, ShutdownRequest.script] + ScheduleRunner.scripts).filter { seen.insert($0.name).inserted }
+        return (ops.flatMap(\.scripts) + [Sweeper.script, ShutdownRequest.script, LostLeases.script] + ScheduleRunner.scripts).filter { seen.insert($0.name).inserted }
     }()
 
     /// An op's row by name: its slot in the table, which is also its slot in the metrics.
