@@ -108,13 +108,15 @@ struct RegistryTests {
             let answers = try await client.ackBatch([
                 try AckItem(jobs[0], result: ["n": 0] as JSONValue),
                 AckItem(jobs[1]),
+                AckItem(id: jobs[2].id, lease: String(repeating: "0", count: 32)),
                 AckItem(jobs[2]),
             ])
-            #expect(answers.count == 3)
+            #expect(answers.count == 4)
             #expect(try answers[0].get() == .finished)
             #expect(try answers[1].get() == .finished)
+            #expect(try answers[3].get() == .finished, "the same ack again answers as the first")
             guard case .failure(let lost) = answers[2] else {
-                Issue.record("an already acked job should fail its item")
+                Issue.record("another lease on an acked job should fail its item")
                 return
             }
             #expect(lost.code == .leaseLost)
