@@ -98,6 +98,8 @@ def test_host_and_origin_of_another_site_are_refused(console):
     assert status == 403
     status, reply = http.op({"op": "ping"}, cookie, csrf, {"Origin": "http://evil.example"})
     assert status == 403 and "Origin" in reply["error"]["message"]
+    status, _, body = http.request("GET", "/api/stats", headers={"Origin": "http://evil.example", "Cookie": cookie})
+    assert status == 403 and "Origin" in body, "a cross-site read is refused too"
     status, reply = http.op({"op": "ping"}, cookie, csrf, {"Sec-Fetch-Site": "cross-site"})
     assert status == 403
     assert http.op({"op": "ping"}, cookie, csrf, {"Origin": f"http://127.0.0.1:{http.port}"})[0] == 200
@@ -231,3 +233,14 @@ def test_protocol_md_console_example(console):
         assert (got_status, json.loads(got_body)) == (int(status), json.loads(body)), request
         checked += 1
     assert checked == 6
+
+
+def test_a_request_with_two_different_lengths_is_refused(console):
+    """Two Content-Length headers could make the console and a proxy in front of it split the
+    same bytes into different requests."""
+    stack, http = console()
+    with socket.create_connection(("127.0.0.1", http.port), timeout=10) as s:
+        s.sendall(f"POST /api/op HTTP/1.1\r\nHost: 127.0.0.1:{http.port}\r\nContent-Length: 5\r\n"
+                  f"Content-Length: 6\r\n\r\nhello!".encode())
+        reply = s.recv(4096).decode()
+    assert reply.startswith("HTTP/1.1 400") and "content-length" in reply, reply

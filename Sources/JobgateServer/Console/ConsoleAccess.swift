@@ -70,8 +70,7 @@ struct ConsoleAccess {
         if request.headers["sec-fetch-site"] == "cross-site" {
             throw HTTPFailure(403, "FORBIDDEN", "cross-site requests are refused")
         }
-        if request.method != "GET", let origin = request.headers["origin"],
-           origin != "http://" + host && origin != "https://" + host {
+        if let origin = request.headers["origin"], origin != "http://" + host && origin != "https://" + host {
             throw HTTPFailure(403, "FORBIDDEN", "the request's Origin is not this console")
         }
     }

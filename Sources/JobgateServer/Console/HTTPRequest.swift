@@ -9,6 +9,7 @@ struct HTTPRequest {
     var body: [UInt8] = []
 
     static let maxHead = 16 * 1024
+    static let singleValued: Set<String> = ["content-length", "host"]
 
     /// Parses the head (everything before the blank line).
     init(head: ArraySlice<UInt8>) throws(HTTPFailure) {
@@ -31,6 +32,11 @@ struct HTTPRequest {
             guard let colon = line.firstIndex(of: ":") else { throw HTTPFailure(400, "BAD_REQUEST", "a header line has no ':'") }
             let name = line[..<colon].lowercased()
             let value = line[line.index(after: colon)...].trimmingSpaces
+            // Two lengths or hosts could make the console and a proxy in front of it read
+            // different requests from the same bytes.
+            if let first = headers[name], first != value, HTTPRequest.singleValued.contains(name) {
+                throw HTTPFailure(400, "BAD_REQUEST", "header '\(name)' sent twice with different values")
+            }
             if headers[name] == nil { headers[name] = value }
         }
         self.headers = headers
