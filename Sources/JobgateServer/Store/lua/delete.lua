@@ -12,7 +12,7 @@ redis.call('LREM', k_queue(q), 0, id)
 for _, key in ipairs({k_scheduled(q), k_deferred(q), k_failed(q), k_finished(q), k_canceled(q)}) do
   redis.call('ZREM', key, id)
 end
-for _, member in ipairs(lease_members(id, q, false)) do
+for _, member in ipairs(lease_members(q, id .. ':*', false)) do
   redis.call('ZREM', k_wip(q), member)
   execution_ended(id, string.sub(member, #id + 2))
 end

@@ -237,12 +237,13 @@ local function limit_freed(q)
   if is_limited(q) and redis.call('LLEN', k_queue(q)) > 0 then redis.call('PUBLISH', READY_CHANNEL, q) end
 end
 
--- A job's lease members in rq:wip:<q>, '<id>:<token>' (ids hold no glob characters, so MATCH
--- is exact), paged with ZSCAN since the registry may be long; `first_only` stops at the first.
-local function lease_members(id, q, first_only)
+-- Lease members of rq:wip:<q>, '<id>:<token>', that match a glob (ids and tokens hold no glob
+-- characters, so `id .. ':*'` or `'*:' .. token` is exact), paged with ZSCAN since the registry
+-- may be long; `first_only` stops at the first.
+local function lease_members(q, match, first_only)
   local members, cursor = {}, '0'
   repeat
-    local page = redis.call('ZSCAN', k_wip(q), cursor, 'MATCH', id .. ':*', 'COUNT', 1000)
+    local page = redis.call('ZSCAN', k_wip(q), cursor, 'MATCH', match, 'COUNT', 1000)
     cursor = page[1]
     for i = 1, #page[2], 2 do members[#members + 1] = page[2][i] end
   until cursor == '0' or (first_only and #members > 0)

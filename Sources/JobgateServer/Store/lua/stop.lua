@@ -28,7 +28,7 @@ local member
 if token ~= '' then
   if redis.call('ZSCORE', k_wip(q), id .. ':' .. token) then member = id .. ':' .. token end
 else
-  member = lease_members(id, q, true)[1]
+  member = lease_members(q, id .. ':*', true)[1]
 end
 if not member then return redis.error_reply('WRONG_STATE job ' .. id .. ' has no live lease to stop') end
 token = string.sub(member, #id + 2)
