@@ -14,12 +14,13 @@
 /// same in both, and `jobgate debug script` prints the lines of either.
 public struct CombinedScripts: Sendable {
     /// The library's name, `jobgate_` and the text's SHA-1, so gateways of different versions
-    /// sharing one Redis each call their own; its functions are named after it (`functionName`).
+    /// sharing one Redis each call their own; its functions are named after it (`functionNames`).
     public let name: String
     public let library: [UInt8]
     public let plain: [UInt8]
 
-    func functionName(_ access: Script.Access) -> String { name + access.function.suffix }
+    /// `FCALL`'s first argument for each kind of batch, made once: every script call sends one.
+    let functionNames: [Script.Access: [UInt8]]
 
     public init(_ scripts: [Script]) {
         let text = Script.dispatcher(scripts)
@@ -31,6 +32,7 @@ public struct CombinedScripts: Sendable {
             "redis.register_function{function_name = '\(name + access.function.suffix)', flags = \(access.function.flags), callback = function(_, args) return dispatch(args) end}"
         }
         self.name = name
+        functionNames = Dictionary(uniqueKeysWithValues: Script.Access.allCases.map { ($0, Array((name + $0.function.suffix).utf8)) })
         library = Array("#!lua name=\(name)\n".utf8) + text + Array((functions.joined(separator: " ") + "\n").utf8)
         plain = Array("-- jobgate's scripts, as a plain script (see CombinedScripts.swift)\n".utf8) + text
             + Array("return dispatch(ARGV)\n".utf8)

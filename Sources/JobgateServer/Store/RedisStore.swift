@@ -349,7 +349,7 @@ public final class RedisStore {
     /// `EVALSHA sha 0 args...`: no KEYS, the batch as ARGV.
     private func scriptCall(_ args: RESPArgs, _ access: Script.Access?) -> RESPCommand {
         guard let access else { return RedisStore.scriptCall("EVALSHA", sha ?? [], args) }
-        return RedisStore.scriptCall("FCALL", Array(scripts.functionName(access).utf8), args)
+        return RedisStore.scriptCall("FCALL", scripts.functionNames[access] ?? [], args)
     }
 
     private static func scriptCall(_ command: StaticString, _ script: [UInt8], _ args: RESPArgs) -> RESPCommand {
