@@ -26,6 +26,7 @@ public final class RedisConnection: ConnectionDelegate {
     private let tlsContext: TLSContext?
     private var stream: Connection?
     private var reader: UnsafeMutablePointer<redisReader>?
+    private let replies = ReplyArena()
     private var handlers = HandlerQueue()
     private var messageHandler: ((RedisReply) -> Void)?
     private lazy var retryTimer = LoopTimer(loop) { [unowned self] in self.connect() }
@@ -96,7 +97,7 @@ public final class RedisConnection: ConnectionDelegate {
     private func logIn(_ connection: Connection, _ login: RedisEndpoint) {
         stream = connection
         connection.delegate = self
-        reader = redisReaderCreate()
+        reader = replies.makeReader()
         // hiredis frees its buffer whenever it empties above 16 KiB, and a read of a busy
         // connection's replies is larger: it would free and grow it again on every read.
         reader?.pointee.maxbuf = RedisConnection.readerBufferKept
@@ -226,7 +227,7 @@ public final class RedisConnection: ConnectionDelegate {
                 _ = sentAt.pop()
                 handler(reply)
             }
-            freeReplyObject(raw)
+            replies.reset()
         }
     }
 
