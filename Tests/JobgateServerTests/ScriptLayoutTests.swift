@@ -33,7 +33,7 @@ import Testing
             #expect(Set(script.arguments).count == script.arguments.count && Set(script.rowFields).count == script.rowFields.count)
         }
         let source = String(decoding: CombinedScripts(Gateway.scripts).library, as: UTF8.self)
-        for name in names { #expect(source.contains("op == '\(name)'")) }
+        for name in names { #expect(source.contains("if op == '\(name)' then\n")) }
     }
 
     @Test func theLibraryAndThePlainScriptShareTheirLineNumbers() {

@@ -62,3 +62,21 @@ def test_bench_quick_runs_every_scenario_for_every_target(tmp_path):
     # The summary table, with a row per metric and the machine it ran on.
     assert "machine: " in proc.stdout
     assert "jobs/s (acked)" in proc.stdout and "wake-up p50 us" in proc.stdout
+
+
+@pytest.mark.timeout(120)
+def test_script_cost_splits_each_hot_op_into_commands_and_lua():
+    proc = subprocess.run(
+        [os.path.join(ROOT, "bench", "script-cost"), "--jobgate-bin", jobgate_binary(), "--rounds", "20",
+         "--repeat", "1", "--ops-per-call", "5"],
+        cwd=ROOT, capture_output=True, text=True, timeout=110, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, f"bench/script-cost failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+    rows = {}
+    for line in proc.stdout.splitlines()[2:]:
+        binary, op, total, commands, lua, calls = line.split()
+        rows[op] = (float(total), float(commands), float(lua), float(calls))
+    assert set(rows) == {"enqueue", "lease", "ack"}, proc.stdout
+    for op, (total, commands, lua, calls) in rows.items():
+        assert 0 < commands < total and abs(total - commands - lua) < 0.02, (op, proc.stdout)
+    # Each op calls Redis for its writes: an enqueue at least its HSET and RPUSH, an ack more.
+    assert rows["enqueue"][3] >= 2 and rows["ack"][3] > rows["enqueue"][3], proc.stdout

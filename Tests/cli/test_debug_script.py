@@ -39,7 +39,7 @@ def test_the_script_runs_every_listed_script_by_name():
     assert {"enqueue", "lease", "ack", "sweep"} <= set(names) and len(names) == len(set(names))
     numbered = debug_script()
     for name in names:
-        assert re.search(rf"^ *\d+\t(if|elseif) op == '{name}' then", numbered, re.M), name
+        assert re.search(rf"^ *\d+\t(if|elseif) op == '{name}' then$", numbered, re.M), name
     assert re.match(r"     1\t#!lua name=jobgate_[0-9a-f]{16}\n", numbered), numbered[:80]
     assert numbered.split("\n")[1] == "     2\t" + lua_file("prelude").splitlines()[0]
 

@@ -86,31 +86,40 @@ public struct Script: Sendable {
             + header + body + Array("\nend)\n".utf8)
     }
 
-    /// Prelude, `run_op(name, ARGV)`, which runs the named script as a function (made only when
-    /// it runs: a table of all of them would be rebuilt on every EVAL, ~4 µs of Redis time),
-    /// then `dispatch(ARGV)`. The scripts are split among a few functions of `groupSize` each:
-    /// Lua 5.1 allows a function 60 upvalues, and one function holding every script would need
-    /// all the prelude names any of them uses. The first group holds the hot path (the op
-    /// table lists enqueue, lease, heartbeat and ack first).
+    /// Prelude, `run_op(name, ARGV)`, which runs a script by name, then `dispatch(ARGV)`.
+    /// `run_op` makes a script's function, with its header's names, the first time it runs it,
+    /// and keeps it: a function library pays for its ops only, and a plain script, whose whole
+    /// text runs on every EVAL, makes only the scripts the call runs (making all of them would
+    /// cost ~14 µs a call). The makers are a few functions of `groupSize` scripts each: Lua 5.1
+    /// allows a function 60 upvalues, and one maker of every script would need all the prelude
+    /// names any of them uses, while a maker per script would cost as much as making them all.
     static func dispatcher(_ scripts: [Script]) -> [UInt8] {
         // run_op is declared first: a script may run another by name (a schedule's run enqueues).
-        var text = PackageResources.prelude_lua + Array("\nlocal NOT_MINE = {}\nlocal run_op\n".utf8)
-        var groups: [String] = []
+        var text = PackageResources.prelude_lua + Array("\nlocal run_op\n".utf8)
+        var makers: [String] = []
         for first in stride(from: 0, to: scripts.count, by: groupSize) {
-            let name = "run_group_\(groups.count + 1)"
-            groups.append(name)
-            text += Array("local function \(name)(op, ARGV)\n".utf8)
+            let maker = "make_script_\(makers.count + 1)"
+            makers.append(maker)
+            text += Array("local function \(maker)(op)\n".utf8)
             for (i, s) in scripts[first..<min(first + groupSize, scripts.count)].enumerated() {
-                text += Array("\(i == 0 ? "if" : "elseif") op == '\(s.name)' then return (function(ARGV)\n".utf8)
-                text += s.header + s.body + Array("\nend)(ARGV)\n".utf8)
+                text += Array("\(i == 0 ? "if" : "elseif") op == '\(s.name)' then\n".utf8) + s.header
+                text += Array("return function(ARGV)\n".utf8) + s.body + Array("\nend\n".utf8)
             }
-            text += Array("end\nreturn NOT_MINE\nend\n".utf8)
+            text += Array("end\nend\n".utf8)
         }
-        text += Array("run_op = function(op, ARGV)\n  local reply\n".utf8)
-        for name in groups {
-            text += Array("  reply = \(name)(op, ARGV)\n  if reply ~= NOT_MINE then return reply end\n".utf8)
-        }
-        text += Array("  return redis.error_reply('INTERNAL no script ' .. tostring(op))\nend\n".utf8)
+        text += Array("""
+            local SCRIPTS = {}
+            run_op = function(op, ARGV)
+              local run = SCRIPTS[op]
+              if not run then
+                run = \(makers.map { "\($0)(op)" }.joined(separator: " or "))
+                if not run then return redis.error_reply('INTERNAL no script ' .. tostring(op)) end
+                SCRIPTS[op] = run
+              end
+              return run(ARGV)
+            end
+
+            """.utf8)
         return text + PackageResources.dispatch_lua
     }
 

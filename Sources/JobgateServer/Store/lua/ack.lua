@@ -10,8 +10,17 @@
 -- the first of repeat_intervals, which then drops that interval unless it is the last one.
 -- A rate-limited job's slot goes to the next in line unless it runs again now (RQ's rule).
 
--- Score, id pairs per queue for rq:finished: one ZADD per queue once every job is settled.
-local finished = {}
+-- The run of finished jobs of one queue, as score, id pairs for rq:finished: added with one
+-- ZADD (per 2000) when a job of another queue finishes or the batch ends.
+local run_q, run_entries
+
+local function add_run()
+  if not run_entries then return end
+  for first = 1, #run_entries, 2000 do
+    redis.call('ZADD', k_finished(run_q), unpack(run_entries, first, math.min(first + 1999, #run_entries)))
+  end
+  run_entries = nil
+end
 
 local function answer(state, q)
   local row = {}
@@ -32,8 +41,8 @@ end
 
 local function ack(id, token, value)
   local q, member, f = held_lease(id, token, true,
-    {'worker_name', 'result_ttl', 'repeats_left', 'repeat_intervals', 'jobgate_awaited',
-     'rate_limit_key', 'rate_limit_concurrency'})
+    'worker_name', 'result_ttl', 'repeats_left', 'repeat_intervals', 'jobgate_awaited',
+    'rate_limit_key', 'rate_limit_concurrency')
   if not q then
     -- The same ack again (its reply was lost to a broken connection or a timeout): answered
     -- as the first one was, so a client may always retry an ack.
@@ -60,12 +69,10 @@ local function ack(id, token, value)
     redis.call('XADD', results, 'MAXLEN', '~', 10, '*', 'type', 1,
       'execution_id', token, 'execution_ended_at', NOW_NUM)
   end
-  if not finished[q] then
-    finished[q] = {}
-    finished[#finished + 1] = q
-  end
-  table.insert(finished[q], ttl == -1 and '+inf' or SEC + ttl)
-  table.insert(finished[q], id)
+  if run_entries and run_q ~= q then add_run() end
+  if not run_entries then run_q, run_entries = q, {} end
+  run_entries[#run_entries + 1] = ttl == -1 and '+inf' or SEC + ttl
+  run_entries[#run_entries + 1] = id
   expire_or_persist(results, ttl)
   local repeats = tonumber(f[3]) or 0
   if repeats > 0 then
@@ -98,10 +105,5 @@ local out = {}
 for b = 0, #ARGV - 1, A.tail - 1 do
   out[#out + 1] = ack(ARGV[b + A.id], ARGV[b + A.lease], ARGV[b + A.result])
 end
-for _, q in ipairs(finished) do
-  local entries = finished[q]
-  for first = 1, #entries, 2000 do
-    redis.call('ZADD', k_finished(q), unpack(entries, first, math.min(first + 1999, #entries)))
-  end
-end
+add_run()
 return out

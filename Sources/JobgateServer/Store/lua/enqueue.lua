@@ -14,11 +14,12 @@
 -- unfinished jobs is deferred RQ's way (rq:deferred, both dependency sets) until they all finish.
 
 local STRIDE = A.tail - 1
--- Arguments stored as job fields of the same meaning when given.
-local OPTIONAL = {{A.description, 'description'}, {A.timeout, 'timeout'}, {A.result_ttl, 'result_ttl'},
-  {A.failure_ttl, 'failure_ttl'}, {A.ttl, 'ttl'}, {A.meta, 'meta'}, {A.retries, 'retries_left'},
-  {A.retry_intervals, 'retry_intervals'}, {A.rate_limit_key, 'rate_limit_key'},
-  {A.rate_limit_concurrency, 'rate_limit_concurrency'}}
+-- Arguments stored as job fields of the same meaning when given: argument, field name, ...
+-- (one flat table: this runs on every call, and each table made costs Redis time).
+local OPTIONAL = {A.description, 'description', A.timeout, 'timeout', A.result_ttl, 'result_ttl',
+  A.failure_ttl, 'failure_ttl', A.ttl, 'ttl', A.meta, 'meta', A.retries, 'retries_left',
+  A.retry_intervals, 'retry_intervals', A.rate_limit_key, 'rate_limit_key',
+  A.rate_limit_concurrency, 'rate_limit_concurrency'}
 
 local function row(state, run_at)
   local r = {}
@@ -27,8 +28,14 @@ local function row(state, run_at)
   return r
 end
 
--- Ids to push per queue and end, in ARGV order: one push per queue once every job is written.
-local pushes = {}
+-- The run of ready jobs bound for one queue and end, in ARGV order: pushed with one command
+-- when a job goes elsewhere or the batch ends.
+local run_q, run_front, run_ids
+
+local function push_run()
+  if run_ids then push_ready(run_q, run_ids, run_front) end
+  run_ids = nil
+end
 
 local function enqueue_one(b)
   local id, q = ARGV[b + A.id], ARGV[b + A.queue]
@@ -36,9 +43,9 @@ local function enqueue_one(b)
   if ARGV[b + A.fresh] ~= '1' and redis.call('EXISTS', job) == 1 then
     return redis.error_reply('DUPLICATE a job with this id already exists')
   end
-  local parents, pending = {}, {}
+  local parents, pending = NONE, NONE  -- lists made only for a job with depends_on
   if ARGV[b + A.depends_on] ~= '' then
-    parents = cjson.decode(ARGV[b + A.depends_on])
+    parents, pending = cjson.decode(ARGV[b + A.depends_on]), {}
     for _, p in ipairs(parents) do
       local st = redis.call('HGET', k_job(p), 'status')
       if not st then return redis.error_reply('NOT_FOUND depends_on names job ' .. p .. ', which does not exist') end
@@ -52,10 +59,10 @@ local function enqueue_one(b)
     fields[#fields + 1] = 'dependency_id'
     fields[#fields + 1] = parents[1]
   end
-  for _, given in ipairs(OPTIONAL) do
-    local value = ARGV[b + given[1]]
+  for k = 1, #OPTIONAL, 2 do
+    local value = ARGV[b + OPTIONAL[k]]
     if value ~= '' then
-      fields[#fields + 1] = given[2]
+      fields[#fields + 1] = OPTIONAL[k + 1]
       fields[#fields + 1] = value
     end
   end
@@ -94,12 +101,9 @@ local function enqueue_one(b)
     wait_for_slot(id, slot, ARGV[b + A.rate_limit_concurrency], front)
     return row(redis.call('HGET', job, 'status'))
   end
-  local key = (front and 'L' or 'R') .. q
-  if not pushes[key] then
-    pushes[key] = {q = q, front = front, ids = {}}
-    pushes[#pushes + 1] = pushes[key]
-  end
-  table.insert(pushes[key].ids, id)
+  if run_ids and (run_q ~= q or run_front ~= front) then push_run() end
+  if not run_ids then run_q, run_front, run_ids = q, front, {} end
+  run_ids[#run_ids + 1] = id
   return row('queued')
 end
 
@@ -107,5 +111,5 @@ local out = {}
 for b = 0, #ARGV - 1, STRIDE do
   out[#out + 1] = enqueue_one(b)
 end
-for _, p in ipairs(pushes) do push_ready(p.q, p.ids, p.front) end
+push_run()
 return out

@@ -6,7 +6,7 @@
 -- Returns a row (R.state, R.retries_left, R.retry_at, R.queue); NOT_FOUND or LEASE_LOST as errors.
 
 local id, token = ARGV[A.id], ARGV[A.lease]
-local q, member, f = held_lease(id, token, true, {'worker_name'})
+local q, member, f = held_lease(id, token, true, 'worker_name')
 if not q then return redis.error_reply(member) end
 execution_ended(id, token, f[1] or false)
 local row = {}

@@ -40,7 +40,7 @@ end
 redis.call('SREM', QUEUES, k_queue(q))
 redis.call('SREM', PAUSED, q)
 redis.call('SREM', LIMITED, q)
-registered[q], paused[q], limited[q] = nil, nil, nil
+forget_cached()
 -- UNLINK frees a long run of expired entries off Redis's main thread.
 redis.call('UNLINK', k_finished(q), k_failed(q), k_limit(q), k_limit_starts(q))
 return 'forgotten'

@@ -9,7 +9,7 @@
 -- sent to the lease's named worker); NOT_FOUND, LEASE_LOST or STOPPED as error replies.
 
 local id, token = ARGV[A.id], ARGV[A.lease]
-local q, member, f = held_lease(id, token, false, {'jobgate_lease', 'worker_name', 'meta'})
+local q, member, f = held_lease(id, token, false, 'jobgate_lease', 'worker_name', 'meta')
 if not q then return redis.error_reply(member) end
 local row = {}
 local extend = ARGV[A.extend]

@@ -13,20 +13,20 @@ local count = tonumber(ARGV[A.count])
 local lease_for = tonumber(ARGV[A.lease_for])
 local worker = ARGV[A.worker]
 local nq = tonumber(ARGV[A.queue_count])
-local queues = {}
-for i = 1, nq do queues[i] = ARGV[A.tail + i - 1] end
+-- The queue names are ARGV[A.tail .. A.tail + nq - 1]; a list of them only for RQ's worker keys.
+local queues = worker ~= '' and {unpack(ARGV, A.tail, A.tail + nq - 1)} or NONE
 local first_token = A.tail + nq
 local out = {}
 if worker ~= '' and redis.call('DEL', 'jobgate:shutdown:' .. worker) == 1 then return {out, 1} end
 
 for i = 1, nq do
-  local q = queues[i]
+  local q = ARGV[A.tail + i - 1]
   if #out >= count then break end
   local room = is_paused(q) and 0 or limit_room(q, count - #out)
   if room > 0 then
-    local started = {}
-    while #out < count and #started < room do
-      local ids = redis.call('LPOP', k_queue(q), math.min(count - #out, room - #started))
+    local first = #out + 1  -- this queue's rows start here
+    while #out < count and #out - first + 1 < room do
+      local ids = redis.call('LPOP', k_queue(q), math.min(count - #out, room - (#out - first + 1)))
       if not ids then break end
       local leases = {}  -- score, member pairs: one ZADD per LPOP
       for _, id in ipairs(ids) do
@@ -52,12 +52,11 @@ for i = 1, nq do
           row[R.retries_left], row[R.attempt], row[R.expires_at] = f[4] or false, attempt, expires
           row[R.lease], row[R.lease_seconds] = token, tostring(seconds)
           out[#out + 1] = row
-          started[#started + 1] = token
         end
       end
       if #leases > 0 then redis.call('ZADD', k_wip(q), unpack(leases)) end
     end
-    limit_started(q, started)
+    limit_started(q, ARGV, first_token + first - 1, first_token + #out - 1)
   end
 end
 return {out, 0}

@@ -22,7 +22,7 @@ else
   redis.call('SREM', LIMITED, q)
   redis.call('DEL', k_limit_starts(q))
 end
-limited[q], any_limited = nil, nil
+forget_cached()
 local l = redis.call('HMGET', key, 'concurrency', 'rate_max', 'rate_per')
 local row = {}
 row[R.concurrency], row[R.rate_max], row[R.rate_per] = l[1] or false, l[2] or false, l[3] or false

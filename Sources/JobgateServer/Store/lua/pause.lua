@@ -10,7 +10,7 @@ if pausing then
 else
   redis.call('SREM', PAUSED, q)
 end
-paused[q] = pausing
+forget_cached()
 register_queue(q)
 local waiting = redis.call('LLEN', k_queue(q))
 -- Waiting leases on every gateway look again now that the queue can give.

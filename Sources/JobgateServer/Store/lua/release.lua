@@ -6,7 +6,7 @@
 -- Returns a row (R.state, R.run_at); NOT_FOUND or LEASE_LOST as errors.
 
 local id, token = ARGV[A.id], ARGV[A.lease]
-local q, member, f = held_lease(id, token, true, {'worker_name', 'rate_limit_key', 'rate_limit_concurrency'})
+local q, member, f = held_lease(id, token, true, 'worker_name', 'rate_limit_key', 'rate_limit_concurrency')
 if not q then return redis.error_reply(member) end
 execution_ended(id, token, f[1] or false)
 if ARGV[A.undelivered] == '1' then redis.call('HINCRBY', k_job(id), 'jobgate_attempts', -1) end
