@@ -67,14 +67,18 @@ public struct Script: Sendable {
 
     /// `local A = {...}` and `local R = {...}`: 1-based indices. `A.tail` is the first index
     /// after the named arguments (a script repeating its arguments per item steps by
-    /// `A.tail - 1`; one taking a list after them starts reading there).
+    /// `A.tail - 1`; one taking a list after them starts reading there). `new_row()` makes a
+    /// row of the layout's length, every field `false` (a nil reply) until set: made whole at
+    /// once, where filling `{}` field by field would grow it several times, and never shorter
+    /// than the layout when a field is left unset.
     var header: [UInt8] {
         func table(_ names: [String], tail: Bool) -> String {
             var entries = names.enumerated().map { "\($1) = \($0 + 1)" }
             if tail { entries.append("tail = \(names.count + 1)") }
             return "{" + entries.joined(separator: ", ") + "}"
         }
-        return Array("local A = \(table(arguments, tail: true))\nlocal R = \(table(rowFields, tail: false))\n".utf8)
+        let newRow = "local function new_row() return {" + Array(repeating: "false", count: rowFields.count).joined(separator: ", ") + "} end"
+        return Array("local A = \(table(arguments, tail: true))\nlocal R = \(table(rowFields, tail: false))\n\(newRow)\n".utf8)
     }
 
     /// This script alone with the prelude, as a function library of its own that registers

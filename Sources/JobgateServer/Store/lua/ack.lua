@@ -23,7 +23,7 @@ local function add_run()
 end
 
 local function answer(state, q)
-  local row = {}
+  local row = new_row()
   row[R.state], row[R.queue] = state, q
   return row
 end

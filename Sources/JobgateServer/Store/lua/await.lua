@@ -11,6 +11,6 @@ if not fields then return nil end
 local status = redis.call('HGET', k_job(id), 'status')
 local final = status == 'finished' or status == 'failed' or status == 'canceled' or status == 'stopped'
 if not final then redis.call('HSET', k_job(id), 'jobgate_awaited', '1') end
-local row = {}
+local row = new_row()
 row[R.final], row[R.hash], row[R.result] = final and 1 or 0, fields, result
 return row

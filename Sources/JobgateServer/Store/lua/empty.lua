@@ -24,6 +24,6 @@ for _, id in ipairs(ids) do
     announce_done(id, f[3] or false)
   end
 end
-local row = {}
+local row = new_row()
 row[R.deleted], row[R.queued] = #ids, redis.call('LLEN', k_queue(q))
 return row

@@ -22,7 +22,7 @@ local OPTIONAL = {A.description, 'description', A.timeout, 'timeout', A.result_t
   A.rate_limit_concurrency, 'rate_limit_concurrency'}
 
 local function row(state, run_at)
-  local r = {}
+  local r = new_row()
   r[R.state] = state
   r[R.run_at] = run_at or false
   return r

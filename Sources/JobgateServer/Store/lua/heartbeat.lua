@@ -11,7 +11,7 @@
 local id, token = ARGV[A.id], ARGV[A.lease]
 local q, member, f = held_lease(id, token, false, 'jobgate_lease', 'worker_name', 'meta')
 if not q then return redis.error_reply(member) end
-local row = {}
+local row = new_row()
 local extend = ARGV[A.extend]
 if tonumber(extend) == 0 then
   row[R.expires_at] = num(tonumber(redis.call('ZSCORE', k_wip(q), member)))

@@ -6,6 +6,6 @@
 
 local fields, result = read_job(ARGV[A.id])
 if not fields then return nil end
-local row = {}
+local row = new_row()
 row[R.hash], row[R.result] = fields, result
 return row

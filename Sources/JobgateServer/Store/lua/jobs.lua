@@ -36,7 +36,7 @@ for _, entry in ipairs(ids) do
   local id = state == 'started' and string.match(entry, '^[^:]+') or entry
   local fields, result = read_job(id)
   if fields then
-    local row = {}
+    local row = new_row()
     row[R.id], row[R.hash], row[R.result] = id, fields, result
     jobs[#jobs + 1] = row
   end

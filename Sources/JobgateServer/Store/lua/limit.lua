@@ -24,7 +24,7 @@ else
 end
 forget_cached()
 local l = redis.call('HMGET', key, 'concurrency', 'rate_max', 'rate_per')
-local row = {}
+local row = new_row()
 row[R.concurrency], row[R.rate_max], row[R.rate_per] = l[1] or false, l[2] or false, l[3] or false
 row[R.started] = redis.call('ZCARD', k_wip(q))
 if l[3] then redis.call('ZREMRANGEBYSCORE', k_limit_starts(q), '-inf', '(' .. num(NOW - tonumber(l[3]))) end

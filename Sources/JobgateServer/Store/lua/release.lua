@@ -11,7 +11,7 @@ if not q then return redis.error_reply(member) end
 execution_ended(id, token, f[1] or false)
 if ARGV[A.undelivered] == '1' then redis.call('HINCRBY', k_job(id), 'jobgate_attempts', -1) end
 local delay = tonumber(ARGV[A.delay]) or 0
-local row = {}
+local row = new_row()
 if delay > 0 then
   row[R.state], row[R.run_at] = 'scheduled', schedule(id, q, NOW + delay)
   free_slot(id, limit_key(f[2], f[3]))  -- a rate-limited job waits in line again when it is due

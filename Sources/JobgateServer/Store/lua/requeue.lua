@@ -16,7 +16,7 @@ local function requeue(id, q)
 end
 
 local function counts(moved, q)
-  local row = {}
+  local row = new_row()
   row[R.moved], row[R.still_failed] = moved, redis.call('ZCARD', k_failed(q))
   return row
 end

@@ -25,7 +25,7 @@ if state ~= 'unchanged' then
   run_at = ARGV[A.run_at]
   redis.call('ZADD', SCHEDULES, run_at, name)
 end
-local row = {}
+local row = new_row()
 row[R.state] = state
 row[R.run_at] = run_at
 return row

@@ -15,7 +15,7 @@ end
 local rows = {}
 for i = 1, #listed, 2 do
   local f = redis.call('HMGET', k_schedule(listed[i]), 'cron', 'every', 'tz', 'last_job', 'job')
-  local row = {}
+  local row = new_row()
   row[R.name] = listed[i]
   row[R.cron] = f[1] ~= '' and f[1]
   row[R.every] = f[2] ~= '' and f[2]

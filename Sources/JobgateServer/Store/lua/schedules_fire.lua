@@ -14,7 +14,7 @@
 local out = {}
 for i = A.tail, #ARGV, 3 do
   local name, due, following = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  local row = {}
+  local row = new_row()
   row[R.job] = false
   row[R.outcome] = 'raced'
   local key = k_schedule(name)

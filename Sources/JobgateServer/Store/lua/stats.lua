@@ -35,7 +35,7 @@ local rate_limited = rate_limited_per_queue()
 local out = {}
 for _, qkey in ipairs(redis.call('SMEMBERS', QUEUES)) do
   local q = string.sub(qkey, #'rq:queue:' + 1)
-  local row = {}
+  local row = new_row()
   row[R.queue], row[R.queued], row[R.started] = q, redis.call('LLEN', qkey), redis.call('ZCARD', k_wip(q))
   row[R.scheduled], row[R.deferred] = redis.call('ZCARD', k_scheduled(q)), redis.call('ZCARD', k_deferred(q))
   row[R.failed], row[R.finished] = redis.call('ZCARD', k_failed(q)), redis.call('ZCARD', k_finished(q))

@@ -75,6 +75,6 @@ if redis.call('SET', 'jobgate:rate-limit-maintenance', owner, 'PX', 1000, 'NX') 
   for _, key in ipairs(redis.call('SMEMBERS', RL_KEYS)) do tend_limit(key) end
 end
 
-local row = {}
+local row = new_row()
 row[R.promoted], row[R.expired], row[R.expired_ids] = promoted, expired, expired_ids
 return row
