@@ -42,7 +42,7 @@ enum Ack: OpHandler {
             reply.answer(result) { answers, w throws(OpError) in
                 guard p.isBatch else {
                     if answers[0].isError { throw RedisStore.opError(answers[0].string) }
-                    w.key("state"); w.string(answers[0][Row.state].string)
+                    w.key("state"); w.string(answers[0][Row.state])
                     return
                 }
                 w.key("jobs"); w.raw("[")
@@ -54,7 +54,7 @@ enum Ack: OpHandler {
                     if a.isError {
                         w.key("error"); w.errorObject(RedisStore.opError(a.string))
                     } else {
-                        w.key("state"); w.string(a[Row.state].string)
+                        w.key("state"); w.string(a[Row.state])
                     }
                     w.raw("}")
                 }

@@ -71,7 +71,7 @@ enum Enqueue: OpHandler {
 
     private static func writeEnqueued(_ id: String, _ row: RedisReply, _ w: inout JSONWriter) {
         w.key("id"); w.string(id)
-        w.key("state"); w.string(row[Row.state].string)
+        w.key("state"); w.string(row[Row.state])
         if !row[Row.run_at].isNil { w.key("run_at"); w.int(row[Row.run_at].integer) }
     }
 }

@@ -26,7 +26,7 @@ enum Fail: OpHandler {
     static func run(_ p: Params, _ g: Gateway, _ reply: ReplyTicket) {
         settle(id: p.lease.id, token: p.lease.token, errorText: p.errorText, retry: p.retry, g) { result in
             reply.answer(result) { row, w in
-                w.key("state"); w.string(row[Row.state].string)
+                w.key("state"); w.string(row[Row.state])
                 w.key("retries_left"); w.int(row[Row.retries_left].integer)
                 if !row[Row.retry_at].isNil { w.key("retry_at"); w.int(row[Row.retry_at].integer) }
             }

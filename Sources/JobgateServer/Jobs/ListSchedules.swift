@@ -40,16 +40,16 @@ enum ListSchedules: OpHandler {
     static func now(in reply: RedisReply) -> Double { reply[0].double }
 
     private static func write(_ row: RedisReply, _ w: inout JSONWriter) {
-        w.raw("{\"name\":"); w.string(row[Row.name].string)
+        w.raw("{\"name\":"); w.string(row[Row.name])
         if row[Row.cron].isNil {
             w.key("every"); w.raw(row[Row.every].bytes)
         } else {
-            w.key("cron"); w.string(row[Row.cron].string)
-            w.key("tz"); w.string(row[Row.tz].string)
+            w.key("cron"); w.string(row[Row.cron])
+            w.key("tz"); w.string(row[Row.tz])
         }
         w.key("run_at"); writeRunAt(row[Row.run_at], &w)
         w.key("last_job")
-        if row[Row.last_job].isNil { w.raw("null") } else { w.string(row[Row.last_job].string) }
+        if row[Row.last_job].isNil { w.raw("null") } else { w.string(row[Row.last_job]) }
         // Stored as the request gave it, which the gateway had checked to be a JSON object.
         w.key("job"); w.raw(row[Row.job].bytes)
         w.raw("}")

@@ -47,10 +47,23 @@ extension Gateway {
     /// Counts the jobs an `ack` script call settled, by queue.
     func countProcessed(_ result: Result<RedisReply, OpError>) {
         guard case .success(let answers) = result else { return }
-        // A repeated ack (no queue) was counted the first time.
-        for i in 0..<answers.count where !answers[i].isError && !answers[i][Ack.Row.queue].isNil {
-            counters.processed[answers[i][Ack.Row.queue].string, default: 0] += 1
+        // A repeated ack (no queue) was counted the first time. A batch's jobs mostly share a
+        // queue: one count per run of them, not a String and a hash per job.
+        var run: (queue: UnsafeRawBufferPointer, count: Int)?
+        func count(_ run: (queue: UnsafeRawBufferPointer, count: Int)?) {
+            guard let run else { return }
+            counters.processed[String(decoding: run.queue, as: UTF8.self), default: 0] += run.count
         }
+        for i in 0..<answers.count where !answers[i].isError && !answers[i][Ack.Row.queue].isNil {
+            let queue = answers[i][Ack.Row.queue].bytes
+            if let current = run, current.queue.elementsEqual(queue) {
+                run!.count += 1
+            } else {
+                count(run)
+                run = (queue, 1)
+            }
+        }
+        count(run)
     }
 
     /// Counts a `fail` script call that left its job failed (rather than queued or scheduled again).

@@ -18,7 +18,7 @@ enum Release: OpHandler {
     static func run(_ p: (lease: LeaseRef, delay: Double?), _ g: Gateway, _ reply: ReplyTicket) {
         release(id: p.lease.id, token: p.lease.token, delay: p.delay, g) { result in
             reply.answer(result) { row, w in
-                w.key("state"); w.string(row[Row.state].string)
+                w.key("state"); w.string(row[Row.state])
                 if !row[Row.run_at].isNil { w.key("run_at"); w.int(row[Row.run_at].integer) }
             }
         }

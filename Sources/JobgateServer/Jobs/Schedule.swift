@@ -70,7 +70,7 @@ enum Schedule: OpHandler {
         save(p, g) { result in
             reply.answer(result) { row, w in
                 w.key("name"); w.string(p.name)
-                w.key("state"); w.string(row[Row.state].string)
+                w.key("state"); w.string(row[Row.state])
                 w.key("run_at"); ListSchedules.writeRunAt(row[Row.run_at], &w)
             }
         }

@@ -24,7 +24,7 @@ enum Stats: OpHandler {
                 for i in 0..<rows.count {
                     let row = rows[i]
                     if i > 0 { w.raw(",") }
-                    w.string(row[Row.queue].string)
+                    w.string(row[Row.queue])
                     w.raw(":{")
                     for (n, count) in counts.enumerated() {
                         if n > 0 { w.raw(",") }

@@ -60,3 +60,9 @@ final class RetainedReply {
         return copy
     }
 }
+
+extension JSONWriter {
+    /// A string reply as a JSON string, written from its bytes (no Swift String is made: a batch
+    /// writes one per job).
+    mutating func string(_ reply: RedisReply) { string(reply.bytes) }
+}
