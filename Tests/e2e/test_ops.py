@@ -393,3 +393,27 @@ def test_largest_batches_keep_order_across_command_chunks(stack, client):
     assert int(stack.redis.raw("ZCARD", "rq:finished:big")) == 1000
     assert int(stack.redis.raw("ZCARD", "rq:wip:big")) == 0
     assert int(stack.redis.raw("LLEN", "rq:queue:big")) == 10500
+
+
+def test_a_batch_fills_its_queues_as_one_enqueue_at_a_time_would(stack, client):
+    """A batch pushes its ready jobs in runs (one command per run of one queue and end); a
+    rate-limited job let in at once, an at_front job and a change of queue must still leave each
+    queue as the same enqueues sent one by one would."""
+    def jobs(prefix):
+        plan = [("a", {}), ("b", {}), ("rl", {"rate_limit": {"key": prefix + "k", "concurrency": 10}}),
+                ("c", {}), ("f", {"at_front": True}),
+                ("rlf", {"at_front": True, "rate_limit": {"key": prefix + "k", "concurrency": 10}}),
+                ("x", {"queue": prefix + "other"}), ("d", {}), ("y", {"queue": prefix + "other", "at_front": True}),
+                ("e", {})]
+        return [{"func": "f", "queue": prefix + "main", "id": prefix + label, **options} for label, options in plan]
+
+    def order(queue, prefix):
+        return [i.decode().removeprefix(prefix) for i in stack.redis.raw("LRANGE", f"rq:queue:{queue}", 0, -1).split()]
+
+    for job in jobs("one-"):
+        assert client.ok({"op": "enqueue", **job})["state"] == "queued"
+    batch = client.ok({"op": "enqueue", "jobs": jobs("all-")})["jobs"]
+    assert [j["state"] for j in batch] == ["queued"] * 10
+    assert order("one-main", "one-") == ["rlf", "f", "a", "b", "rl", "c", "d", "e"]
+    assert order("all-main", "all-") == order("one-main", "one-")
+    assert order("all-other", "all-") == order("one-other", "one-") == ["y", "x"]

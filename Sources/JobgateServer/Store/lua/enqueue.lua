@@ -98,6 +98,7 @@ local function enqueue_one(b)
   elseif status == 'scheduled' then
     return row('scheduled', add_scheduled(id, q, run_at))  -- status is in the HSET above
   elseif status == 'rate_limited' then
+    push_run()  -- the jobs before it are in their queue before it may be let in
     wait_for_slot(id, slot, ARGV[b + A.rate_limit_concurrency], front)
     return row(redis.call('HGET', job, 'status'))
   end
