@@ -15,6 +15,8 @@ public struct ServerConfig {
     public var metrics: ListenAddress? = nil
     /// Where to serve the web console (with `/metrics` too), if anywhere.
     public var console: ConsoleSettings? = nil
+    /// How long Redis may send nothing while commands wait before they fail and it is redialled.
+    public var redisTimeoutMs = 10_000
     /// Replicas that must confirm each write before it is acknowledged (Redis WAIT); 0 = none.
     public var waitReplicas = 0
     public var waitTimeoutMs = 1000
@@ -58,7 +60,8 @@ public final class Server {
         self.config = config
         hub = ConnectionHub(loop: loop)
         store = RedisStore(loop: loop, endpoint: config.redis, scripts: Gateway.scripts, tls: config.redisTLS,
-                           waitReplicas: config.waitReplicas, waitTimeoutMs: config.waitTimeoutMs)
+                           commandTimeoutMs: UInt64(config.redisTimeoutMs), waitReplicas: config.waitReplicas,
+                           waitTimeoutMs: config.waitTimeoutMs)
         gateway = Gateway(loop: loop, store: store, config: config.gateway)
         sweeper = Sweeper(gateway: gateway)
         scheduleRunner = try ScheduleRunner(gateway: gateway, declared: config.schedules)

@@ -79,6 +79,9 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("max-connections"), help: "Open connections beyond this get OVERLOADED and are closed. Default 10000.")
     var maxConnections: Int?
 
+    @Option(name: .customLong("redis-timeout"), help: "Milliseconds Redis may send nothing while requests wait for it; then they get UNAVAILABLE and the gateway reconnects. Default 10000.")
+    var redisTimeout: Int?
+
     @Option(name: .customLong("redis-wait-replicas"), help: "Acknowledge a change only once this many replicas have it (Redis WAIT). Default 0.")
     var redisWaitReplicas: Int?
 
@@ -137,6 +140,7 @@ struct Serve: ParsableCommand {
         config.unixGroup = settings.unixGroup
         config.metrics = settings.metrics
         config.console = settings.console
+        config.redisTimeoutMs = settings.redisTimeoutMs
         config.waitReplicas = settings.waitReplicas
         config.waitTimeoutMs = settings.waitTimeoutMs
         config.schedules = schedules

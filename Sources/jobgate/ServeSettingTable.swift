@@ -42,6 +42,7 @@ extension Serve {
             .init("redis-tls-cert", .text(\.redisTlsCert)),
             .init("redis-tls-key", .text(\.redisTlsKey)),
             .init("redis-tls-server-name", .text(\.redisTlsServerName)),
+            .init("redis-timeout", .number(\.redisTimeout, default: 10_000, allowed: 100...(3600 * 1000))),
             .init("redis-wait-replicas", .number(\.redisWaitReplicas, default: 0)),
             .init("redis-wait-timeout", .number(\.redisWaitTimeout, default: 1000)),
             .init("data-dir", .text(\.dataDir, default: "./jobgate-data")),

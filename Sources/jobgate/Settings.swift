@@ -19,6 +19,7 @@ struct Settings {
     var maxConnections: Int
     var metrics: ListenAddress?
     var console: ConsoleSettings?
+    var redisTimeoutMs: Int
     var waitReplicas: Int
     var waitTimeoutMs: Int
     var summary = ""
@@ -83,6 +84,7 @@ struct Settings {
         } else if given.bool(\.httpReadOnly) {
             throw ValidationError("http-read-only needs --http ADDRESS")
         }
+        redisTimeoutMs = try given.number(\.redisTimeout)
         waitReplicas = try given.number(\.redisWaitReplicas)
         waitTimeoutMs = try given.number(\.redisWaitTimeout)
         guard waitReplicas >= 0, waitTimeoutMs >= 1 else { throw ValidationError("redis-wait-replicas must be 0 or more, redis-wait-timeout 1 or more") }
@@ -97,6 +99,7 @@ struct Settings {
         lines.append("max-line: \(maxLine), max-connections: \(maxConnections), log-level: \(levelName)")
         lines.append("metrics: \(metrics?.description ?? "off")")
         lines.append("web console: " + (console.map { "\($0.address)" + ($0.readOnly ? " (read-only)" : "") } ?? "off"))
+        lines.append("redis-timeout: \(redisTimeoutMs) ms")
         lines.append("replicas confirming each write: \(waitReplicas)\(waitReplicas > 0 ? " (within \(waitTimeoutMs) ms)" : "")")
         summary = lines.joined(separator: "\n")
     }

@@ -167,6 +167,41 @@ def test_redis_that_stops_answering_gives_unavailable_within_10_s(stack):
     client.close()
 
 
+def test_redis_timeout_counts_silence_not_a_long_pipelines_wait():
+    """--redis-timeout is how long Redis may send nothing while requests wait. A Redis that
+    keeps answering a long pipeline of large replies is not timed out, even when the last
+    answer comes long after its request was sent (the old rule, the oldest request's age,
+    dropped a healthy Redis and failed every waiting request); a silent one still is."""
+    from jobgate_harness import Stack
+    stack = Stack(gateway_args=["--redis-timeout", "300"])
+    try:
+        client = stack.gateway.client(timeout=60)
+        client.ok({"op": "enqueue", "queue": "big", "func": "f", "id": "big"})
+        job = client.ok({"op": "lease", "queues": ["big"]})["job"]
+        client.ok({"op": "ack", "id": "big", "lease": job["lease"], "result": "x" * 1_000_000})
+        lookups = 40
+        start = time.time()
+        client.send_raw(b'{"op":"job","id":"big"}\n' * lookups)
+        replies = [client.reply() for _ in range(lookups)]
+        waited = time.time() - start
+        assert waited > 1.0, f"the pipeline took {waited:.2f} s: too fast to show the rule"
+        bad = [r for r in replies if r.get("job", {}).get("result") != "x" * 1_000_000]
+        assert not bad, {k: v for k, v in bad[0].items() if k != "job"}
+        assert "Redis sent nothing" not in stack.gateway.read_log()
+        stack.redis.proc.send_signal(signal.SIGSTOP)
+        try:
+            start = time.time()
+            reply = client.call({"op": "stats"})
+            assert reply["error"]["code"] == "UNAVAILABLE" and 0.25 < time.time() - start < 3, (reply, time.time() - start)
+        finally:
+            stack.redis.proc.send_signal(signal.SIGCONT)
+        assert "Redis sent nothing for 300 ms while commands waited" in stack.gateway.read_log()
+        wait_until(lambda: client.ok({"op": "ping"})["redis"] == "ready", timeout=15, what="reconnect")
+        client.close()
+    finally:
+        stack.close()
+
+
 def test_kill9_mid_load_loses_no_acknowledged_job():
     """Producers and workers run while the gateway is SIGKILLed and restarted several times.
     Every enqueue that was acknowledged ends finished exactly once or is still pending."""

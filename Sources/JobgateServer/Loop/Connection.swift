@@ -57,6 +57,15 @@ public final class Connection {
         return error == ECONNRESET || error == EPIPE
     }
 
+    /// Whether the peer has sent bytes this side has not read yet (they wait in the kernel
+    /// while the loop is busy elsewhere).
+    var hasUnreadBytes: Bool {
+        var fd: uv_os_fd_t = -1
+        guard !isClosed, uv_fileno(uvHandle(stream), &fd) == 0 else { return false }
+        var count: Int32 = 0
+        return ioctl(fd, UInt(FIONREAD), &count) == 0 && count > 0
+    }
+
     /// Starts a client's TLS handshake; `established` runs once it is done.
     func startTLS(established: @escaping () -> Void) {
         guard let tls else { return established() }

@@ -35,6 +35,7 @@ public final class RedisConnection: ConnectionDelegate {
     }
     private var backoffMs: UInt64 = 50
     private var sentAt = Ring<UInt64>()
+    private var lastHeardMs: UInt64 = 0
 
     static let connectTimeoutMs: UInt64 = 5000
 
@@ -52,10 +53,13 @@ public final class RedisConnection: ConnectionDelegate {
     /// Commands sent and not yet answered.
     public var inFlight: Int { handlers.count }
 
-    /// Milliseconds the oldest unanswered command has waited (0 when none).
-    public var oldestWaitMs: UInt64 {
-        guard let t = sentAt.first else { return 0 }
-        return loop.nowMs - t
+    /// Milliseconds Redis has sent nothing while a command waited for its answer (0 when none
+    /// waits). Not the oldest command's age: a Redis streaming a long pipeline of large
+    /// replies is slow to answer the last, but it is not stalled. Nor is one whose answer
+    /// waits unread while the gateway was busy with the ones before.
+    public var silentMs: UInt64 {
+        guard let sent = sentAt.first, stream?.hasUnreadBytes != true else { return 0 }
+        return loop.nowMs - max(sent, lastHeardMs)
     }
 
     public func connect() {
@@ -211,6 +215,7 @@ public final class RedisConnection: ConnectionDelegate {
 
     public func connection(_ connection: Connection, received bytes: UnsafeRawBufferPointer) {
         guard let reader else { return }
+        lastHeardMs = loop.nowMs
         redisReaderFeed(reader, bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count)
         // A handler may end this connection (and free the reader): stop as soon as it does.
         while stream === connection, let reader = self.reader {

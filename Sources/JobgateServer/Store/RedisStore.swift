@@ -376,8 +376,8 @@ public final class RedisStore {
     /// it (up to 10 s later), and those writes vanish when it becomes a replica. A function
     /// library Redis was too full to load is tried again.
     private func checkTimeouts() {
-        if commands.oldestWaitMs > commandTimeoutMs {
-            commands.disconnect("no reply from Redis in \(commandTimeoutMs) ms; reconnecting")
+        if commands.silentMs > commandTimeoutMs {
+            commands.disconnect("Redis sent nothing for \(commandTimeoutMs) ms while commands waited; reconnecting")
         }
         // A Redis that was full when the library was loaded may have room now.
         if isReady && functionsProblem?.hasPrefix("OOM") == true { loadFunctions() }
@@ -406,7 +406,7 @@ public final class RedisStore {
     private var newPrimarySeen: String?
 
     static let notConnected = OpError(.unavailable, "Redis is not connected; try again shortly")
-    static let lost = OpError(.unavailable, "the connection to Redis was lost before it answered; the request may or may not have taken effect")
+    static let lost = OpError(.unavailable, "the connection to Redis was lost, or Redis stopped answering, before it answered; the request may or may not have taken effect")
 
     /// Script errors carry a protocol code as their first word; Redis's own errors are mapped.
     static func opError(_ text: String) -> OpError {
