@@ -46,6 +46,9 @@ import Testing
     @Test func loginErrorsNameTheFix() {
         #expect(RedisProblem(loginError: "WRONGPASS invalid username-password pair or user is disabled.").message.contains("WRONGPASS"))
         #expect(RedisProblem(loginError: "NOAUTH Authentication required.").kind == .refused)
+        // A Redis still loading its data after a restart is not refusing anything: it is a wait.
+        let loading = RedisProblem(loginError: "LOADING Redis is loading the dataset in memory")
+        #expect(loading.kind == .unreachable && !loading.message.contains("refused"))
         #expect(RedisProblem(loginError: "ERR DB index is out of range").message.contains("no such database"))
     }
 }

@@ -22,14 +22,14 @@ def _job(stack, jid):
         return c.call({"op": "job", "id": jid})
 
 
-def _close_fully_while_leasing(stack, unix):
+def _close_fully_while_leasing(stack, unix, count=1):
     """Sends a waiting lease and closes the socket at once (not a half-close)."""
     if unix:
         s = socket.socket(socket.AF_UNIX)
         s.connect(stack.gateway.unix)
     else:
         s = socket.create_connection(("127.0.0.1", stack.gateway.port))
-    s.sendall(json.dumps({"op": "lease", "queues": ["edge"], "wait": 20}).encode() + b"\n")
+    s.sendall(json.dumps({"op": "lease", "queues": ["edge"], "wait": 20, "count": count}).encode() + b"\n")
     with stack.client(unix=True) as c:
         wait_until(lambda: c.ok({"op": "stats"})["gateway"]["waiting_leases"] == 1, what="the lease to wait")
     s.close()
@@ -48,6 +48,16 @@ def test_a_lease_handed_to_a_closed_client_comes_straight_back(stack, unix):
         assert job["state"] == "queued" and job["attempts"] == 0
         job = c.ok({"op": "lease", "queues": ["edge"]})["job"]
         assert job["id"] == "undelivered" and job["attempt"] == 1 and job["retries_left"] == 0
+
+
+def test_an_undelivered_lease_of_many_jobs_is_one_log_line(stack):
+    _close_fully_while_leasing(stack, unix=True, count=50)
+    with stack.client(unix=True) as c:
+        c.ok({"op": "enqueue", "queue": "edge", "jobs": [{"func": "f"}] * 50})
+        wait_until(lambda: "lease not delivered" in stack.gateway.read_log(), timeout=5, what="the lease given back")
+        wait_until(lambda: c.ok({"op": "stats"})["queues"]["edge"]["queued"] == 50, what="all 50 back")
+    lines = [l for l in stack.gateway.read_log().splitlines() if "lease not delivered" in l]
+    assert len(lines) == 1 and "jobs=50" in lines[0], lines
 
 
 def test_a_half_closed_client_still_gets_and_keeps_its_lease(stack):

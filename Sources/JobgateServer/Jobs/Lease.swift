@@ -129,7 +129,7 @@ enum Lease: OpHandler {
 
     /// Jobs leased for a client that went away go straight back, without spending a retry.
     private static func giveBack(_ jobs: [LeasedJob], _ g: Gateway) {
-        for job in jobs { Release.giveBack(id: job.id, token: job.token, g) }
+        Release.giveBack(jobs.map { ($0.id, $0.token) }, g)
     }
 }
 

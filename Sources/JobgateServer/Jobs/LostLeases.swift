@@ -34,11 +34,12 @@ final class LostLeases {
             for t in call.tokens { args.arg(t) }
         } done: { [weak self] result in
             guard case .success(let members) = result else { self?.pending.append(call); return }
-            for i in 0..<members.count {
+            let leases: [(id: String, token: String)] = (0..<members.count).compactMap { i in
                 let member = members[i].string
-                guard let colon = member.lastIndex(of: ":") else { continue }
-                Release.giveBack(id: String(member[..<colon]), token: String(member[member.index(after: colon)...]), g)
+                guard let colon = member.lastIndex(of: ":") else { return nil }
+                return (String(member[..<colon]), String(member[member.index(after: colon)...]))
             }
+            Release.giveBack(leases, g)
         }
     }
 }

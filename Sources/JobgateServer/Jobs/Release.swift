@@ -24,11 +24,19 @@ enum Release: OpHandler {
         }
     }
 
-    /// A lease whose reply did not reach its client: the job goes straight back, and the
-    /// attempt it was counted as is taken back too.
-    static func giveBack(id: String, token: String, _ g: Gateway) {
-        release(id: id, token: token, delay: nil, undelivered: true, g) { result in
-            if case .success = result { Log.info("lease not delivered; job back in its queue", ["id": id]) }
+    /// Leases whose reply did not reach their client: the jobs go straight back, and the
+    /// attempts they were counted as are taken back too. One log line says how many went back
+    /// (a stalled lease of 1,000 jobs is one event, not 1,000).
+    static func giveBack(_ leases: [(id: String, token: String)], _ g: Gateway) {
+        var waiting = leases.count, back = 0
+        for lease in leases {
+            release(id: lease.id, token: lease.token, delay: nil, undelivered: true, g) { result in
+                if case .success = result { back += 1 }
+                waiting -= 1
+                if waiting == 0, back > 0 {
+                    Log.info("lease not delivered; jobs back in their queues", ["jobs": back, "first": leases[0].id])
+                }
+            }
         }
     }
 

@@ -280,6 +280,8 @@ public struct RedisProblem: Error, Equatable, Sendable, CustomStringConvertible 
             self.init(.refused, "Redis requires a password (NOAUTH); give one in --redis (redis://USER:PASSWORD@HOST) or --redis-password-file")
         case "NOPERM":
             self.init(.refused, "the Redis user lacks a permission jobgate needs (NOPERM): \(text)")
+        case "LOADING":
+            self.init(.unreachable, "Redis is loading its data after a restart (LOADING); it answers once that is done")
         default:
             if text.contains("without any password configured") {
                 self.init(.refused, "a password was given but Redis has none set for this user: \(text)")
