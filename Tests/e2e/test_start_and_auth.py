@@ -1,6 +1,7 @@
 """Starting safely and logging in safely: the data-directory lock, binding before the private
 Redis, accepting only once Redis answers, systemd notifications, secrets hidden from `ps`, and
 the three-wrong-tokens limit however the lines arrive."""
+import contextlib
 import json
 import os
 import signal
@@ -55,12 +56,23 @@ def test_token_padded_with_nuls_is_refused(guarded):
         assert c.ok({"op": "auth", "token": "s3cret"}) == {"ok": True}
 
 
+@contextlib.contextmanager
+def _private_gateway(tmp_path, port):
+    """A gateway serving on `port` with its private redis-server in `tmp_path`/data, once it
+    answers; on leaving, SIGTERM must end it cleanly."""
+    gateway = _serve(tmp_path, "--listen", f"tcp://127.0.0.1:{port}", "--data-dir", str(tmp_path / "data"))
+    try:
+        wait_until(lambda: _ready(port), what="the gateway")
+        yield gateway
+    finally:
+        gateway.send_signal(signal.SIGTERM)
+        assert gateway.wait(timeout=20) == 0
+
+
 def test_second_gateway_on_the_same_data_dir_exits_and_touches_nothing(tmp_path):
     data = tmp_path / "data"
     port = free_tcp_port()
-    first = _serve(tmp_path, "--listen", f"tcp://127.0.0.1:{port}", "--data-dir", str(data))
-    try:
-        wait_until(lambda: _ready(port), what="first gateway")
+    with _private_gateway(tmp_path, port) as first:
         redis_pid = int((data / "redis.pid").read_text())
         second = subprocess.run([jobgate_binary(), "serve", "--listen", f"tcp://127.0.0.1:{free_tcp_port()}",
                                  "--data-dir", str(data)], capture_output=True, timeout=20)
@@ -72,9 +84,6 @@ def test_second_gateway_on_the_same_data_dir_exits_and_touches_nothing(tmp_path)
         assert int((data / "redis.pid").read_text()) == redis_pid
         with Client.tcp("127.0.0.1", port) as c:
             c.ok({"op": "enqueue", "queue": "q", "func": "f"})
-    finally:
-        first.send_signal(signal.SIGTERM)
-        assert first.wait(timeout=20) == 0
 
 
 def test_a_unix_socket_in_use_is_refused_and_a_stale_one_replaced(tmp_path):
@@ -125,12 +134,8 @@ def _answers(sock):
 def test_a_private_redis_that_cannot_start_is_retried_ever_more_slowly_saying_why(tmp_path):
     data = tmp_path / "data"
     port = free_tcp_port()
-    first = _serve(tmp_path, "--listen", f"tcp://127.0.0.1:{port}", "--data-dir", str(data))
-    try:
-        wait_until(lambda: _ready(port), what="the gateway")
-    finally:
-        first.send_signal(signal.SIGTERM)
-        assert first.wait(timeout=20) == 0
+    with _private_gateway(tmp_path, port):
+        pass
     [aof] = (data / "appendonlydir").glob("*.incr.aof")
     with open(aof, "ab") as f:
         f.write(b"this is not a Redis command\n")
