@@ -49,8 +49,7 @@ public final class Connection {
     /// Asked of the socket's pending error: once the peer's end of stream was read, a read
     /// reports that end, not the reset that came after it.
     func peerReset() -> Bool {
-        var fd: uv_os_fd_t = -1
-        guard !isClosed, uv_fileno(uvHandle(stream), &fd) == 0 else { return false }
+        guard let fd = socketDescriptor else { return false }
         var error: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
         guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 else { return false }
@@ -60,10 +59,16 @@ public final class Connection {
     /// Whether the peer has sent bytes this side has not read yet (they wait in the kernel
     /// while the loop is busy elsewhere).
     var hasUnreadBytes: Bool {
-        var fd: uv_os_fd_t = -1
-        guard !isClosed, uv_fileno(uvHandle(stream), &fd) == 0 else { return false }
+        guard let fd = socketDescriptor else { return false }
         var count: Int32 = 0
         return ioctl(fd, UInt(FIONREAD), &count) == 0 && count > 0
+    }
+
+    /// The open socket's descriptor, for asking the kernel what libuv does not say.
+    private var socketDescriptor: uv_os_fd_t? {
+        var fd: uv_os_fd_t = -1
+        guard !isClosed, uv_fileno(uvHandle(stream), &fd) == 0 else { return nil }
+        return fd
     }
 
     /// Starts a client's TLS handshake; `established` runs once it is done.
