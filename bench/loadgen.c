@@ -563,6 +563,34 @@ static void read_enqueue_layout(const char *script) {
     enqueue_fresh = atoi(fresh + 8);
 }
 
+/* The scripts answer their rows flat (row i's field f at i * width + R.f): each script's width
+ * and the 0-based places of the fields read here, from its header's `local R = {...}`. */
+typedef struct { size_t width, state, id, lease; } row_layout;
+static row_layout enqueue_rows, lease_rows, ack_rows;
+
+static size_t row_place(const char *table, const char *end, const char *field) {
+    char key[64];
+    snprintf(key, sizeof key, " %s = ", field);
+    const char *at = strstr(table, key);
+    return at && at < end ? (size_t)atoi(at + strlen(key)) - 1 : (size_t)-1;
+}
+
+static row_layout read_row_layout(const char *op, const char *script) {
+    const char *table = strstr(script, "local R = {");
+    const char *end = table ? strchr(table, '}') : NULL;
+    if (!end) die("%s.lua has no row layout (local R = {...})", op);
+    row_layout l = {1, 0, 0, 0};
+    for (const char *c = table; c < end; c++) l.width += *c == ',';
+    /* a leading space for the first name, as for the others */
+    char padded[1024];
+    snprintf(padded, sizeof padded, " %.*s", (int)(end - table - 11), table + 11);
+    const char *pend = padded + strlen(padded);
+    l.state = row_place(padded, pend, "state");
+    l.id = row_place(padded, pend, "id");
+    l.lease = row_place(padded, pend, "lease");
+    return l;
+}
+
 /* Loads <op>.lua from --scripts: a function library of its own (the prelude, the op's names and
  * body) that registers one function, whose name it keeps for FCALL. */
 static void load_script(redisContext *c, const char *op, char *function_out) {
@@ -580,6 +608,10 @@ static void load_script(redisContext *c, const char *op, char *function_out) {
     function_out[r->len] = 0;
     freeReplyObject(r);
     if (strcmp(op, "enqueue") == 0) read_enqueue_layout(src);
+    row_layout rows = read_row_layout(op, src);
+    if (strcmp(op, "enqueue") == 0) enqueue_rows = rows;
+    else if (strcmp(op, "lease") == 0) lease_rows = rows;
+    else ack_rows = rows;
     free(src);
 }
 
@@ -670,21 +702,21 @@ static void ra_enqueue_job(rargs_t *a, rng_t *r, const char *queue) {
     }
 }
 
-/* Runs the FCALL in `a` for `count` jobs, whose script answers a row per job with R.state
- * first: how many rows hold `state`, or -1 on a broken connection. */
-static int rl_call(redisContext *c, rargs_t *a, const char *script, int count, const char *state) {
+/* Runs the FCALL in `a` for `count` jobs, whose script answers a row per job with R.state:
+ * how many rows hold `state`, or -1 on a broken connection. */
+static int rl_call(redisContext *c, rargs_t *a, const char *script, const row_layout *rows, int count,
+                   const char *state) {
     redisReply *rep = redisCommandArgv(c, (int)a->argc, a->argv, a->argl);
     if (!rep) return -1;
     int ok = 0;
-    redisReply *odd = rep; /* the reply, or the first row not in `state`, to show */
+    redisReply *odd = rep; /* the reply, or the first R.state not `state`, to show */
     if (rep->type == REDIS_REPLY_ARRAY) {
-        for (size_t i = 0; i < rep->elements; i++) {
-            redisReply *row = rep->element[i];
-            if (row->type == REDIS_REPLY_ARRAY && row->elements >= 1 && row->element[0]->type == REDIS_REPLY_STRING &&
-                strcmp(row->element[0]->str, state) == 0)
+        for (size_t at = 0; at + rows->width <= rep->elements; at += rows->width) {
+            redisReply *field = rep->element[at + rows->state];
+            if (field->type == REDIS_REPLY_STRING && strcmp(field->str, state) == 0)
                 ok++;
             else if (odd == rep)
-                odd = row;
+                odd = field;
         }
     }
     if (ok != count) note_error(script, odd->str ? odd->str : "unexpected reply", odd->str ? (size_t)odd->len : 16);
@@ -695,7 +727,7 @@ static int rl_call(redisContext *c, rargs_t *a, const char *script, int count, c
 static int rl_enqueue(redisContext *c, rargs_t *a, rng_t *r, const char *queue, int count) {
     ra_prefix(a, fn_enqueue);
     for (int i = 0; i < count; i++) ra_enqueue_job(a, r, queue);
-    return rl_call(c, a, "enqueue.lua", count, "queued");
+    return rl_call(c, a, "enqueue.lua", &enqueue_rows, count, "queued");
 }
 
 /* lease.lua: count, lease seconds ('' = the job's timeout), worker, 1, queue, count tokens. */
@@ -716,18 +748,17 @@ static int rl_lease(redisContext *c, rargs_t *a, rng_t *r, const char *queue, in
     redisReply *rep = redisCommandArgv(c, (int)a->argc, a->argv, a->argl);
     if (!rep) return -1;
     int n = 0;
-    /* {rows, shutdown}; a row is R.id, R.queue, R.data, R.meta, R.retries_left, R.attempt,
-     * R.expires_at, R.lease, ... */
+    /* {rows, shutdown}, the rows flat */
     redisReply *rows = rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 ? rep->element[0] : NULL;
     if (rows && rows->type == REDIS_REPLY_ARRAY) {
-        for (size_t i = 0; i < rows->elements && n < count; i++) {
-            redisReply *row = rows->element[i];
-            if (row->type != REDIS_REPLY_ARRAY || row->elements < 8) {
-                note_error("lease.lua (row)", row->str ? row->str : "unexpected row", row->str ? (size_t)row->len : 14);
+        for (size_t at = 0; at + lease_rows.width <= rows->elements && n < count; at += lease_rows.width) {
+            redisReply *id = rows->element[at + lease_rows.id], *token = rows->element[at + lease_rows.lease];
+            if (id->type != REDIS_REPLY_STRING || token->type != REDIS_REPLY_STRING) {
+                note_error("lease.lua (row)", "unexpected row", 14);
                 continue;
             }
-            snprintf(out[n].id, sizeof out[n].id, "%s", row->element[0]->str);
-            snprintf(out[n].token, sizeof out[n].token, "%s", row->element[7]->str);
+            snprintf(out[n].id, sizeof out[n].id, "%s", id->str);
+            snprintf(out[n].token, sizeof out[n].token, "%s", token->str);
             n++;
         }
     } else {
@@ -745,7 +776,7 @@ static int rl_ack(redisContext *c, rargs_t *a, const job_ref *jobs, int n) {
         ra_str(a, jobs[i].token);
         ra_add(a, "", 0);
     }
-    return rl_call(c, a, "ack.lua", n, "finished");
+    return rl_call(c, a, "ack.lua", &ack_rows, n, "finished");
 }
 
 /* ------------------------------------------------------------------ a generic client */

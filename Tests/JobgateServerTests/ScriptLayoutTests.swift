@@ -58,7 +58,10 @@ import Testing
         let header = String(decoding: Lease.script.header, as: UTF8.self)
         #expect(header.contains("local A = {count = 1, lease_for = 2, worker = 3, queue_count = 4, tail = 5}"))
         #expect(header.contains("local R = {id = 1, queue = 2, data = 3,"))
-        #expect(header.contains("local function new_row() return {" + Array(repeating: "false", count: Lease.Row.allCases.count).joined(separator: ", ") + "} end"))
+        #expect(header.contains("local function add_row(rows) local at = #rows rows[at + 1] = false "))
+        #expect(header.contains("rows[at + \(Lease.Row.allCases.count)] = false return at end"))
+        let single = String(decoding: Fail.script.header, as: UTF8.self)
+        #expect(single.contains("local function new_row() return {" + Array(repeating: "false", count: Fail.Row.allCases.count).joined(separator: ", ") + "} end"))
     }
 
     @Test func opTableNamesAreUniqueAndMetricsFollowIt() {

@@ -3,9 +3,10 @@
 /// `{"op":"ack","jobs":[{"id":ID,"lease":T,"result":ANY},...]}` -> `{"ok":true,"jobs":[{"ok":true,"id":ID,"state":S},...]}`
 enum Ack: OpHandler {
     enum Argument: Int, ScriptNames { case id, lease, result }
+    /// One row per job, flat.
     enum Row: Int, ScriptNames { case state, queue }
 
-    static let script = Script("ack", PackageResources.ack_lua, arguments: Argument.names, row: Row.names, writes: true)
+    static let script = Script("ack", PackageResources.ack_lua, arguments: Argument.names, rows: Row.names, writes: true)
     static var scripts: [Script] { [script] }
 
     struct Item {
@@ -39,22 +40,24 @@ enum Ack: OpHandler {
             }
         } done: { result in
             g.countProcessed(result)
-            reply.answer(result) { answers, w throws(OpError) in
+            reply.answer(result) { list, w throws(OpError) in
+                let answers = list.rows(Row.self)
                 guard p.isBatch else {
-                    if answers[0].isError { throw RedisStore.opError(answers[0].string) }
-                    w.key("state"); w.string(answers[0][Row.state])
+                    let state = answers[0][Row.state]
+                    if state.isError { throw RedisStore.opError(state.string) }
+                    w.key("state"); w.string(state)
                     return
                 }
                 w.key("jobs"); w.raw("[")
                 for i in 0..<answers.count {
                     if i > 0 { w.raw(",") }
-                    let a = answers[i]
-                    w.raw(a.isError ? "{\"ok\":false" : "{\"ok\":true")
+                    let state = answers[i][Row.state]
+                    w.raw(state.isError ? "{\"ok\":false" : "{\"ok\":true")
                     w.key("id"); w.string(p.items[i].lease.id)
-                    if a.isError {
-                        w.key("error"); w.errorObject(RedisStore.opError(a.string))
+                    if state.isError {
+                        w.key("error"); w.errorObject(RedisStore.opError(state.string))
                     } else {
-                        w.key("state"); w.string(a[Row.state])
+                        w.key("state"); w.string(state)
                     }
                     w.raw("}")
                 }

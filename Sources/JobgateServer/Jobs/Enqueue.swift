@@ -9,9 +9,10 @@ enum Enqueue: OpHandler {
              retry_intervals, at_front, run_at, delay, depends_on, fresh, rate_limit_key, rate_limit_concurrency
     }
 
+    /// One row per job, flat.
     enum Row: Int, ScriptNames { case state, run_at }
 
-    static let script = Script("enqueue", PackageResources.enqueue_lua, arguments: Argument.names, row: Row.names, writes: true)
+    static let script = Script("enqueue", PackageResources.enqueue_lua, arguments: Argument.names, rows: Row.names, writes: true)
     static var scripts: [Script] { [script] }
 
     struct Params {
@@ -38,7 +39,8 @@ enum Enqueue: OpHandler {
         g.store.run(script, argCount: p.jobs.count * Argument.allCases.count) { args in
             for job in p.jobs { job.put(into: &args) }
         } done: { result in
-            reply.answer(result) { rows, w throws(OpError) in
+            reply.answer(result) { list, w throws(OpError) in
+                let rows = list.rows(Row.self)
                 guard p.isBatch else {
                     if let error = refusal(rows[0], id: p.jobs[0].id) { throw error }
                     return writeEnqueued(p.jobs[0].id, rows[0], &w)
@@ -62,14 +64,14 @@ enum Enqueue: OpHandler {
     }
 
     /// A job the script refused (an error reply in its place), as a protocol error.
-    private static func refusal(_ row: RedisReply, id: String) -> OpError? {
-        guard row.isError else { return nil }
-        var error = RedisStore.opError(row.string)
+    private static func refusal(_ row: FlatRow<Row>, id: String) -> OpError? {
+        guard row[Row.state].isError else { return nil }
+        var error = RedisStore.opError(row[Row.state].string)
         if error.code == .duplicate { error.id = id }
         return error
     }
 
-    private static func writeEnqueued(_ id: String, _ row: RedisReply, _ w: inout JSONWriter) {
+    private static func writeEnqueued(_ id: String, _ row: FlatRow<Row>, _ w: inout JSONWriter) {
         w.key("id"); w.string(id)
         w.key("state"); w.string(row[Row.state])
         if !row[Row.run_at].isNil { w.key("run_at"); w.int(row[Row.run_at].integer) }

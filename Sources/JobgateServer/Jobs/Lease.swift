@@ -3,12 +3,12 @@
 /// `{"ok":true,"job":{...}|null}`, or with `count`: `{"ok":true,"jobs":[...]}`
 enum Lease: OpHandler {
     enum Argument: Int, ScriptNames { case count, lease_for, worker, queue_count }
-    /// One row per leased job.
+    /// One row per leased job, flat.
     enum Row: Int, ScriptNames {
         case id, queue, data, meta, retries_left, attempt, expires_at, lease, lease_seconds
     }
 
-    static let script = Script("lease", PackageResources.lease_lua, arguments: Argument.names, row: Row.names, writes: true)
+    static let script = Script("lease", PackageResources.lease_lua, arguments: Argument.names, rows: Row.names, writes: true)
     static var scripts: [Script] { [script] }
 
     struct Params {
@@ -103,7 +103,7 @@ enum Lease: OpHandler {
                 g.lostLeases.leaseFailed(queues: p.queues, tokens: tokens, error)
                 done(.failure(error))
             case .success(let reply):
-                let rows = reply[0]
+                let rows = reply[0].rows(Row.self)
                 var jobs: [LeasedJob] = []
                 var broken: [(id: String, token: String)] = []
                 for i in 0..<rows.count {
@@ -145,9 +145,9 @@ struct LeasedJob {
     let token: String
     let leaseSeconds: Double
 
-    init?(row: RedisReply, zlib: Zlib) {
+    init?(row: FlatRow<Lease.Row>, zlib: Zlib) {
         typealias R = Lease.Row
-        guard row.count == R.allCases.count, let data = JobData.decode(row[R.data].bytes, zlib: zlib) else { return nil }
+        guard let data = JobData.decode(row[R.data].bytes, zlib: zlib) else { return nil }
         id = row[R.id].string
         queue = row[R.queue].string
         self.data = data

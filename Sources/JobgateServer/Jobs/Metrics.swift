@@ -46,7 +46,8 @@ struct Histogram {
 extension Gateway {
     /// Counts the jobs an `ack` script call settled, by queue.
     func countProcessed(_ result: Result<RedisReply, OpError>) {
-        guard case .success(let answers) = result else { return }
+        guard case .success(let list) = result else { return }
+        let answers = list.rows(Ack.Row.self)
         // A repeated ack (no queue) was counted the first time. A batch's jobs mostly share a
         // queue: one count per run of them, not a String and a hash per job.
         var run: (queue: UnsafeRawBufferPointer, count: Int)?
@@ -54,7 +55,7 @@ extension Gateway {
             guard let run else { return }
             counters.processed[String(decoding: run.queue, as: UTF8.self), default: 0] += run.count
         }
-        for i in 0..<answers.count where !answers[i].isError && !answers[i][Ack.Row.queue].isNil {
+        for i in 0..<answers.count where !answers[i][Ack.Row.state].isError && !answers[i][Ack.Row.queue].isNil {
             let queue = answers[i][Ack.Row.queue].bytes
             if let current = run, current.queue.elementsEqual(queue) {
                 run!.count += 1

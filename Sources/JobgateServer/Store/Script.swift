@@ -19,6 +19,8 @@ public struct Script: Sendable {
     let body: [UInt8]
     let arguments: [String]
     let rowFields: [String]
+    /// The script answers its rows flat, in one list (see `header`), not a table each.
+    let flatRows: Bool
     /// Whether it changes Redis (and so must reach the replicas before it is acknowledged when
     /// jobgate waits for them).
     let writes: Bool
@@ -26,12 +28,16 @@ public struct Script: Sendable {
     /// holds, and refusing it would lose a running job to a full Redis.
     let whileFull: Bool
 
-    init(_ name: String, _ body: [UInt8], arguments: [String] = [], row: [String] = [], writes: Bool,
-         whileFull: Bool = false) {
+    /// `row`: the fields of the row the script answers, or of each row of a list of them;
+    /// `rows`: the fields of each of the rows a batch answers, flat (see `header`).
+    init(_ name: String, _ body: [UInt8], arguments: [String] = [], row: [String] = [], rows: [String] = [],
+         writes: Bool, whileFull: Bool = false) {
+        precondition(row.isEmpty || rows.isEmpty, "a script answers rows of one kind")
         self.name = name
         self.body = body
         self.arguments = arguments
-        self.rowFields = row
+        self.rowFields = row + rows
+        self.flatRows = !rows.isEmpty
         self.writes = writes
         self.whileFull = whileFull
     }
@@ -67,18 +73,25 @@ public struct Script: Sendable {
 
     /// `local A = {...}` and `local R = {...}`: 1-based indices. `A.tail` is the first index
     /// after the named arguments (a script repeating its arguments per item steps by
-    /// `A.tail - 1`; one taking a list after them starts reading there). `new_row()` makes a
-    /// row of the layout's length, every field `false` (a nil reply) until set: made whole at
-    /// once, where filling `{}` field by field would grow it several times, and never shorter
-    /// than the layout when a field is left unset.
+    /// `A.tail - 1`; one taking a list after them starts reading there). Then the row maker,
+    /// which fills every field with `false` (a nil reply) so that a row is never shorter than
+    /// its layout when a field is left unset:
+    /// - `new_row()` makes a row table, whole at once (filling `{}` field by field would grow it
+    ///   several times);
+    /// - with flat rows, `add_row(rows)` appends a row's fields to the list `rows` and returns
+    ///   its offset `at`: the row's field f is `rows[at + R.f]`. A batch of 200 jobs then makes
+    ///   one table, not 200 (about 0.3 µs of Redis each, plus their collection).
     var header: [UInt8] {
         func table(_ names: [String], tail: Bool) -> String {
             var entries = names.enumerated().map { "\($1) = \($0 + 1)" }
             if tail { entries.append("tail = \(names.count + 1)") }
             return "{" + entries.joined(separator: ", ") + "}"
         }
-        let newRow = "local function new_row() return {" + Array(repeating: "false", count: rowFields.count).joined(separator: ", ") + "} end"
-        return Array("local A = \(table(arguments, tail: true))\nlocal R = \(table(rowFields, tail: false))\n\(newRow)\n".utf8)
+        let places = 1..<(rowFields.count + 1)
+        let maker = rowFields.isEmpty ? ""
+            : flatRows ? "local function add_row(rows) local at = #rows " + places.map { "rows[at + \($0)] = false " }.joined() + "return at end\n"
+            : "local function new_row() return {" + places.map { _ in "false" }.joined(separator: ", ") + "} end\n"
+        return Array("local A = \(table(arguments, tail: true))\nlocal R = \(table(rowFields, tail: false))\n\(maker)".utf8)
     }
 
     /// This script alone with the prelude, as a function library of its own that registers
@@ -133,6 +146,25 @@ public struct Script: Sendable {
 extension RedisReply {
     /// A row's field by its name in the script's layout.
     public subscript<N: ScriptNames>(_ field: N) -> RedisReply { self[N.place(of: field)] }
+
+    /// The rows of a list a script answers flat (`add_row`), each of the layout `N`.
+    public func rows<N: ScriptNames>(_: N.Type) -> FlatRows<N> { FlatRows(list: self) }
+}
+
+/// Rows a script answered in one flat list: row i's field f is element i * width + place(f).
+public struct FlatRows<N: ScriptNames> {
+    let list: RedisReply
+
+    public var count: Int { list.count / N.allCases.count }
+
+    public subscript(i: Int) -> FlatRow<N> { FlatRow(list: list, offset: i * N.allCases.count) }
+}
+
+public struct FlatRow<N: ScriptNames> {
+    let list: RedisReply
+    let offset: Int
+
+    public subscript(_ field: N) -> RedisReply { list[offset + N.place(of: field)] }
 }
 
 extension RESPArgs {

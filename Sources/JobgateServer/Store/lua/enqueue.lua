@@ -8,10 +8,10 @@
 --   rate_limit_key and rate_limit_concurrency are RQ 3.0's limit (both or neither): a job ready
 --   to run waits in line for a slot (see the prelude); a scheduled or deferred one only when it
 --   becomes ready, as RQ's do.
--- Returns one row per job (R.state, R.run_at): state 'queued', 'rate_limited', 'scheduled' or
--- 'deferred'; or
--- an error reply for that job (DUPLICATE, NOT_FOUND for a missing parent). A job depending on
--- unfinished jobs is deferred RQ's way (rq:deferred, both dependency sets) until they all finish.
+-- Returns a row per job, flat (see add_row): R.state 'queued', 'rate_limited', 'scheduled' or
+-- 'deferred', or an error reply for that job (DUPLICATE, NOT_FOUND for a missing parent);
+-- R.run_at for a scheduled job. A job depending on unfinished jobs is deferred RQ's way
+-- (rq:deferred, both dependency sets) until they all finish.
 
 local STRIDE = A.tail - 1
 -- Arguments stored as job fields of the same meaning when given: argument, field name, ...
@@ -20,13 +20,6 @@ local OPTIONAL = {A.description, 'description', A.timeout, 'timeout', A.result_t
   A.failure_ttl, 'failure_ttl', A.ttl, 'ttl', A.meta, 'meta', A.retries, 'retries_left',
   A.retry_intervals, 'retry_intervals', A.rate_limit_key, 'rate_limit_key',
   A.rate_limit_concurrency, 'rate_limit_concurrency'}
-
-local function row(state, run_at)
-  local r = new_row()
-  r[R.state] = state
-  r[R.run_at] = run_at or false
-  return r
-end
 
 -- The run of ready jobs bound for one queue and end, in ARGV order: pushed with one command
 -- when a job goes elsewhere or the batch ends.
@@ -37,6 +30,16 @@ local function push_run()
   run_ids = nil
 end
 
+-- The job hash's fields, as HSET takes them: one list for the whole batch, of which each job
+-- uses the first `n` entries.
+local fields, n = {'data', false, 'origin', false, 'created_at', NOW_TS}, 6
+
+local function add_field(name, value)
+  fields[n + 1], fields[n + 2] = name, value
+  n = n + 2
+end
+
+-- Returns the job's state and, when scheduled, when it runs; or an error reply.
 local function enqueue_one(b)
   local id, q = ARGV[b + A.id], ARGV[b + A.queue]
   local job = k_job(id)
@@ -52,19 +55,14 @@ local function enqueue_one(b)
       if st ~= 'finished' then pending[#pending + 1] = p end
     end
   end
-  local fields = {'data', ARGV[b + A.data], 'origin', q, 'created_at', NOW_TS}
+  fields[2], fields[4], n = ARGV[b + A.data], q, 6
   if #parents > 0 then
-    fields[#fields + 1] = 'dependency_ids'
-    fields[#fields + 1] = ARGV[b + A.depends_on]
-    fields[#fields + 1] = 'dependency_id'
-    fields[#fields + 1] = parents[1]
+    add_field('dependency_ids', ARGV[b + A.depends_on])
+    add_field('dependency_id', parents[1])
   end
   for k = 1, #OPTIONAL, 2 do
     local value = ARGV[b + OPTIONAL[k]]
-    if value ~= '' then
-      fields[#fields + 1] = OPTIONAL[k + 1]
-      fields[#fields + 1] = value
-    end
+    if value ~= '' then add_field(OPTIONAL[k + 1], value) end
   end
   local front = ARGV[b + A.at_front] == '1'
   local run_at = tonumber(ARGV[b + A.run_at])
@@ -80,37 +78,37 @@ local function enqueue_one(b)
   end
   local slot = limit_key(ARGV[b + A.rate_limit_key], ARGV[b + A.rate_limit_concurrency])
   if status == 'queued' and slot then status = 'rate_limited' end
-  fields[#fields + 1] = 'status'
-  fields[#fields + 1] = status
+  add_field('status', status)
   if status == 'queued' then
-    fields[#fields + 1] = 'enqueued_at'
-    fields[#fields + 1] = NOW_TS
+    add_field('enqueued_at', NOW_TS)
   elseif front then
-    fields[#fields + 1] = 'enqueue_at_front'
-    fields[#fields + 1] = '1'
+    add_field('enqueue_at_front', '1')
   end
-  redis.call('HSET', job, unpack(fields))
+  redis.call('HSET', job, unpack(fields, 1, n))
   if ARGV[b + A.ttl] ~= '' then redis.call('EXPIRE', job, ARGV[b + A.ttl]) end
   if status == 'deferred' then
     redis.call('ZADD', k_deferred(q), SEC, id)
     for _, p in ipairs(pending) do redis.call('SADD', k_dependents(p), id) end
-    return row('deferred')
+    return 'deferred'
   elseif status == 'scheduled' then
-    return row('scheduled', add_scheduled(id, q, run_at))  -- status is in the HSET above
+    return 'scheduled', add_scheduled(id, q, run_at)  -- status is in the HSET above
   elseif status == 'rate_limited' then
     push_run()  -- the jobs before it are in their queue before it may be let in
     wait_for_slot(id, slot, ARGV[b + A.rate_limit_concurrency], front)
-    return row(redis.call('HGET', job, 'status'))
+    return redis.call('HGET', job, 'status')
   end
   if run_ids and (run_q ~= q or run_front ~= front) then push_run() end
   if not run_ids then run_q, run_front, run_ids = q, front, {} end
   run_ids[#run_ids + 1] = id
-  return row('queued')
+  return 'queued'
 end
 
-local out = {}
+local rows = {}
 for b = 0, #ARGV - 1, STRIDE do
-  out[#out + 1] = enqueue_one(b)
+  local state, run_at = enqueue_one(b)
+  local at = add_row(rows)
+  rows[at + R.state] = state
+  if run_at then rows[at + R.run_at] = run_at end
 end
 push_run()
-return out
+return rows

@@ -3,11 +3,12 @@
 -- ARGV: the arguments named in Lease.swift (A.count, A.lease_for: '' = each job's timeout,
 --   default 180; A.worker, A.queue_count), then that many queue names, then `count` fresh
 --   lease tokens.
--- Returns {rows, shutdown}: one row per leased job (R.id, R.queue, R.data, ...: see Lease.Row),
--- and 1 when RQ's shutdown command was sent to this named worker (then nothing is leased, and
--- the command is used up). Ids whose job hash is gone (deleted, expired ttl) are dropped. A named
--- worker also gets RQ's worker and execution keys (see the prelude). A queue at its operator's
--- limits (limit.lua) gives nothing, and the next queue in order is tried.
+-- Returns {rows, shutdown}: a row per leased job, flat (R.id, R.queue, R.data, ...: see add_row
+-- and Lease.Row), and 1 when RQ's shutdown command was sent to this named worker (then nothing
+-- is leased, and the command is used up). Ids whose job hash is gone (deleted, expired ttl) are
+-- dropped. A named worker also gets RQ's worker and
+-- execution keys (see the prelude). A queue at its operator's limits (limit.lua) gives nothing,
+-- and the next queue in order is tried.
 
 local count = tonumber(ARGV[A.count])
 local lease_for = tonumber(ARGV[A.lease_for])
@@ -16,17 +17,17 @@ local nq = tonumber(ARGV[A.queue_count])
 -- The queue names are ARGV[A.tail .. A.tail + nq - 1]; a list of them only for RQ's worker keys.
 local queues = worker ~= '' and {unpack(ARGV, A.tail, A.tail + nq - 1)} or NONE
 local first_token = A.tail + nq
-local out = {}
-if worker ~= '' and redis.call('DEL', 'jobgate:shutdown:' .. worker) == 1 then return {out, 1} end
+local rows, taken = {}, 0
+if worker ~= '' and redis.call('DEL', 'jobgate:shutdown:' .. worker) == 1 then return {rows, 1} end
 
 for i = 1, nq do
   local q = ARGV[A.tail + i - 1]
-  if #out >= count then break end
-  local room = is_paused(q) and 0 or limit_room(q, count - #out)
+  if taken >= count then break end
+  local room = is_paused(q) and 0 or limit_room(q, count - taken)
   if room > 0 then
-    local first = #out + 1  -- this queue's rows start here
-    while #out < count and #out - first + 1 < room do
-      local ids = redis.call('LPOP', k_queue(q), math.min(count - #out, room - (#out - first + 1)))
+    local first = taken + 1  -- this queue's jobs start here
+    while taken < count and taken - first + 1 < room do
+      local ids = redis.call('LPOP', k_queue(q), math.min(count - taken, room - (taken - first + 1)))
       if not ids then break end
       local leases = {}  -- score, member pairs: one ZADD per LPOP
       for _, id in ipairs(ids) do
@@ -36,7 +37,7 @@ for i = 1, nq do
           local seconds = lease_for or tonumber(f[2]) or DEFAULT_TIMEOUT
           -- RQ's timeout -1 means "no limit"; a lease must still end, heartbeats extend it.
           if seconds <= 0 then seconds = DEFAULT_TIMEOUT end
-          local token = ARGV[first_token + #out]
+          local token = ARGV[first_token + taken]
           local attempt = (tonumber(f[5]) or 0) + 1
           local expires = num(NOW + seconds)  -- once: the score and the reply share it
           redis.call('HSET', job, 'status', 'started', 'started_at', NOW_TS, 'last_heartbeat', NOW_TS,
@@ -47,16 +48,17 @@ for i = 1, nq do
           leases[#leases + 1] = expires
           leases[#leases + 1] = id .. ':' .. token
           if worker ~= '' then execution_started(worker, queues, id, token, NOW + seconds) end
-          local row = new_row()
-          row[R.id], row[R.queue], row[R.data], row[R.meta] = id, q, f[1], f[3] or false
-          row[R.retries_left], row[R.attempt], row[R.expires_at] = f[4] or false, attempt, expires
-          row[R.lease], row[R.lease_seconds] = token, tostring(seconds)
-          out[#out + 1] = row
+          local at = add_row(rows)
+          rows[at + R.id], rows[at + R.queue], rows[at + R.data] = id, q, f[1]
+          rows[at + R.meta], rows[at + R.retries_left] = f[3] or false, f[4] or false
+          rows[at + R.attempt], rows[at + R.expires_at] = attempt, expires
+          rows[at + R.lease], rows[at + R.lease_seconds] = token, tostring(seconds)
+          taken = taken + 1
         end
       end
       if #leases > 0 then redis.call('ZADD', k_wip(q), unpack(leases)) end
     end
-    limit_started(q, ARGV, first_token + first - 1, first_token + #out - 1)
+    limit_started(q, ARGV, first_token + first - 1, first_token + taken - 1)
   end
 end
-return {out, 0}
+return {rows, 0}

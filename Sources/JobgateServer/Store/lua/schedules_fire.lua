@@ -23,9 +23,10 @@ for i = A.tail, #ARGV, 3 do
     local id = name .. '-' .. due
     local job = cmsgpack.unpack(stored)
     job[tonumber(ARGV[A.job_id_at])] = id
-    local made = run_op('enqueue', job)[1]
+    -- enqueue.lua answers flat rows, whose first field is the job's state, or an error reply.
+    local state = run_op('enqueue', job)[1]
     row[R.job] = id
-    if made.err then
+    if type(state) == 'table' and state.err then
       row[R.outcome] = 'exists'
     else
       row[R.outcome] = 'fired'
