@@ -243,3 +243,37 @@ def test_an_evicting_redis_is_named_in_the_log_ping_and_stats(tmp_path):
         assert "level=warn" in line and "noeviction" in line
     finally:
         stack.close()
+
+
+def test_a_queue_key_another_program_wrote_loses_nothing_and_is_named(stack):
+    """A string where RQ keeps a queue's list (or its started registry) must not fail a batch
+    half-way with its first jobs made but never queued, nor break stats for every queue."""
+    stack.redis.cli("SET", "rq:queue:clash", "not a list")
+    stack.redis.cli("SET", "rq:wip:clash2", "not a zset")
+    stack.redis.cli("SADD", "rq:queues", "rq:queue:clash")  # it was a queue before the clash
+    with stack.client(unix=True) as c:
+        batch = c.ok({"op": "enqueue", "jobs": [
+            {"queue": "fine", "func": "f", "id": "w1"},
+            {"queue": "clash", "func": "f", "id": "w2"},
+            {"queue": "clash2", "func": "f", "id": "w3"},
+            {"queue": "fine", "func": "f", "id": "w4"}]})["jobs"]
+        assert [j["ok"] for j in batch] == [True, False, False, True], batch
+        for refused, key in ((batch[1], "rq:queue:clash"), (batch[2], "rq:wip:clash2")):
+            assert refused["error"]["code"] == "WRONG_TYPE" and key in refused["error"]["message"], refused
+        # Nothing of a refused job was made; the others are queued, in order.
+        assert c.call({"op": "job", "id": "w2"})["error"]["code"] == "NOT_FOUND"
+        assert c.call({"op": "job", "id": "w3"})["error"]["code"] == "NOT_FOUND"
+        assert stack.redis.raw("LRANGE", "rq:queue:fine", "0", "-1").split() == [b"w1", b"w4"]
+        # A lease naming the queue is refused before it takes anything, from any queue.
+        r = c.call({"op": "lease", "queues": ["fine", "clash"], "count": 2})
+        assert r["error"]["code"] == "WRONG_TYPE" and "rq:queue:clash" in r["error"]["message"], r
+        assert int(stack.redis.raw("LLEN", "rq:queue:fine")) == 2
+        # stats names the key and still counts every other queue.
+        queues = c.ok({"op": "stats"})["queues"]
+        assert "rq:queue:clash holds a string" in queues["clash"]["problem"] and queues["clash"]["queued"] == 0
+        assert queues["fine"]["queued"] == 2 and "problem" not in queues["fine"]
+        # forget drops the queue from RQ's list and leaves the other program's key alone.
+        c.ok({"op": "forget", "queue": "clash"})
+        assert "clash" not in c.ok({"op": "stats"})["queues"]
+        assert stack.redis.raw("GET", "rq:queue:clash").strip() == b"not a list"
+        assert [j["id"] for j in c.ok({"op": "lease", "queues": ["fine"], "count": 2})["jobs"]] == ["w1", "w4"]

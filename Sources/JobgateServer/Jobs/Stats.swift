@@ -3,7 +3,7 @@
 enum Stats: OpHandler {
     enum Row: Int, ScriptNames {
         case queue, queued, started, scheduled, deferred, failed, finished, canceled, paused, oldest_queued_seconds,
-             rate_limited, limit_concurrency, limit_rate_max, limit_rate_per, limit_window
+             rate_limited, limit_concurrency, limit_rate_max, limit_rate_per, limit_window, problem
     }
 
     /// The counts of a row, in the order `stats` and the metrics give them.
@@ -34,6 +34,7 @@ enum Stats: OpHandler {
                     w.key("oldest_queued_seconds")
                     if row[Row.oldest_queued_seconds].isNil { w.raw("null") } else { w.seconds(row[Row.oldest_queued_seconds].double) }
                     writeLimits(row, &w)
+                    if !row[Row.problem].isNil { w.key("problem"); w.string(row[Row.problem]) }
                     w.raw("}")
                 }
                 w.raw("}")

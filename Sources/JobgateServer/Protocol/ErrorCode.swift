@@ -6,6 +6,8 @@ public enum ErrorCode: String, Sendable, CaseIterable {
     case leaseLost = "LEASE_LOST"
     case duplicate = "DUPLICATE"
     case wrongState = "WRONG_STATE"
+    /// A Redis key of the queue holds another type than RQ keeps there (another program wrote it).
+    case wrongType = "WRONG_TYPE"
     /// The job was stopped (`stop`, or RQ's stop commands) while this lease held it.
     case stopped = "STOPPED"
     case tooLarge = "TOO_LARGE"

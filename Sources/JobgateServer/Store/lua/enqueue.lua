@@ -9,7 +9,8 @@
 --   to run waits in line for a slot (see the prelude); a scheduled or deferred one only when it
 --   becomes ready, as RQ's do.
 -- Returns a row per job, flat (see add_row): R.state 'queued', 'rate_limited', 'scheduled' or
--- 'deferred', or an error reply for that job (DUPLICATE, NOT_FOUND for a missing parent);
+-- 'deferred', or an error reply for that job (DUPLICATE, NOT_FOUND for a missing parent,
+-- WRONG_TYPE for a queue whose keys another program wrote: see queue_keys_error);
 -- R.run_at for a scheduled job. A job depending on unfinished jobs is deferred RQ's way
 -- (rq:deferred, both dependency sets) until they all finish.
 
@@ -42,6 +43,8 @@ end
 -- Returns the job's state and, when scheduled, when it runs; or an error reply.
 local function enqueue_one(b)
   local id, q = ARGV[b + A.id], ARGV[b + A.queue]
+  local bad_key = queue_keys_error(q)
+  if bad_key then return redis.error_reply(bad_key) end
   local job = k_job(id)
   if ARGV[b + A.fresh] ~= '1' and redis.call('EXISTS', job) == 1 then
     return redis.error_reply('DUPLICATE a job with this id already exists')

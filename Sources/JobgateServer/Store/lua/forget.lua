@@ -2,22 +2,29 @@
 -- member of rq:queues (so RQ's tools and jobgate's sweeps stop listing it), its pause flag and
 -- operator limits (limit.lua), and registries left holding only expired entries. Enqueuing to it
 -- again brings it back, unpaused and unlimited. A schedule that enqueues to it would bring it
--- back at its next run, so that refuses it too.
+-- back at its next run, so that refuses it too. A key of the queue that another program wrote
+-- with another type holds none of its jobs and is not jobgate's to remove: it is left alone.
 -- KEYS: none (derived).
 -- ARGV: A.queue.
 -- Returns 'forgotten'; WRONG_STATE naming each place that still holds jobs, and each schedule.
 
 local q = ARGV[A.queue]
+local foreign = {}
+local function count(cmd, key, want, ...)
+  local n, problem = tolerant_count(cmd, key, want, ...)
+  if problem then foreign[key] = true end
+  return n
+end
 -- Finished and failed entries are scored by when they expire: past that, their jobs are gone.
 local unexpired = '(' .. NOW_NUM
 local places = {
-  {'queued', redis.call('LLEN', k_queue(q))},
-  {'started', redis.call('ZCARD', k_wip(q))},
-  {'scheduled', redis.call('ZCARD', k_scheduled(q))},
-  {'deferred', redis.call('ZCARD', k_deferred(q))},
-  {'finished', redis.call('ZCOUNT', k_finished(q), unexpired, '+inf')},
-  {'failed', redis.call('ZCOUNT', k_failed(q), unexpired, '+inf')},
-  {'canceled', redis.call('ZCARD', k_canceled(q))},
+  {'queued', count('LLEN', k_queue(q), 'list')},
+  {'started', count('ZCARD', k_wip(q), 'zset')},
+  {'scheduled', count('ZCARD', k_scheduled(q), 'zset')},
+  {'deferred', count('ZCARD', k_deferred(q), 'zset')},
+  {'finished', count('ZCOUNT', k_finished(q), 'zset', unexpired, '+inf')},
+  {'failed', count('ZCOUNT', k_failed(q), 'zset', unexpired, '+inf')},
+  {'canceled', count('ZCARD', k_canceled(q), 'zset')},
   {'rate_limited', rate_limited_per_queue()[q] or 0},
 }
 local remaining = {}
@@ -42,5 +49,9 @@ redis.call('SREM', PAUSED, q)
 redis.call('SREM', LIMITED, q)
 forget_cached()
 -- UNLINK frees a long run of expired entries off Redis's main thread.
-redis.call('UNLINK', k_finished(q), k_failed(q), k_limit(q), k_limit_starts(q))
+local expired = {k_limit(q), k_limit_starts(q)}
+for _, key in ipairs({k_finished(q), k_failed(q)}) do
+  if not foreign[key] then expired[#expired + 1] = key end
+end
+redis.call('UNLINK', unpack(expired))
 return 'forgotten'

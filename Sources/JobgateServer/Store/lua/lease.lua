@@ -5,8 +5,8 @@
 --   lease tokens.
 -- Returns {rows, shutdown}: a row per leased job, flat (R.id, R.queue, R.data, ...: see add_row
 -- and Lease.Row), and 1 when RQ's shutdown command was sent to this named worker (then nothing
--- is leased, and the command is used up). Ids whose job hash is gone (deleted, expired ttl) are
--- dropped. A named worker also gets RQ's worker and
+-- is leased, and the command is used up); or WRONG_TYPE (see queue_keys_error). Ids whose job
+-- hash is gone (deleted, expired ttl) are dropped. A named worker also gets RQ's worker and
 -- execution keys (see the prelude). A queue at its operator's limits (limit.lua) gives nothing,
 -- and the next queue in order is tried.
 
@@ -18,6 +18,11 @@ local nq = tonumber(ARGV[A.queue_count])
 local queues = worker ~= '' and {unpack(ARGV, A.tail, A.tail + nq - 1)} or NONE
 local first_token = A.tail + nq
 local rows, taken = {}, 0
+-- A queue whose keys another program wrote fails the lease before it takes anything.
+for i = 1, nq do
+  local bad_key = queue_keys_error(ARGV[A.tail + i - 1])
+  if bad_key then return redis.error_reply(bad_key) end
+end
 if worker ~= '' and redis.call('DEL', 'jobgate:shutdown:' .. worker) == 1 then return {rows, 1} end
 
 for i = 1, nq do

@@ -180,10 +180,40 @@ end
 -- already in rq:queues, which are paused, which are limited (below). Each table is made when
 -- first needed; begin_call() forgets them all, and so does a script that changes what they
 -- hold (pause, limit, forget).
-local registered, paused, limited, any_limited
+local registered, paused, limited, any_limited, checked
 
 local function forget_cached()
-  registered, paused, limited, any_limited = nil, nil, nil, nil
+  registered, paused, limited, any_limited, checked = nil, nil, nil, nil, nil
+end
+
+-- What is wrong with a key that holds another type than RQ keeps there (a missing key is
+-- fine), or false.
+local function key_type_problem(key, want)
+  local t = redis.call('TYPE', key).ok
+  if t == want or t == 'none' then return false end
+  return key .. ' holds a ' .. t .. ' where RQ keeps a ' .. want ..
+    ' (did another program write it?); rename or remove that key'
+end
+
+-- How many entries a queue's key holds (`cmd` counts them: LLEN, ZCARD, ZCOUNT) and false; or 0
+-- and the problem, when another program wrote the key with another type, so that one such key
+-- neither fails a whole listing (stats) nor keeps its queue from being forgotten.
+local function tolerant_count(cmd, key, want, ...)
+  local n = redis.pcall(cmd, key, ...)
+  if type(n) ~= 'table' then return n, false end
+  return 0, key_type_problem(key, want) or n.err
+end
+
+-- A queue's key written by another program with another type (a string at rq:queue:<q>) must
+-- not fail an op half-way with its first writes kept (jobs made but never queued, or started
+-- but in no registry): enqueue and lease check the queue's list and started registry before
+-- they write, once per call and queue. Returns the WRONG_TYPE error text, or nil.
+local function queue_keys_error(q)
+  checked = checked or {}
+  if checked[q] == nil then
+    checked[q] = key_type_problem(k_queue(q), 'list') or key_type_problem(k_wip(q), 'zset')
+  end
+  return checked[q] and 'WRONG_TYPE ' .. checked[q] or nil
 end
 
 local function register_queue(q)
