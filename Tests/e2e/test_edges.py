@@ -277,3 +277,16 @@ def test_a_queue_key_another_program_wrote_loses_nothing_and_is_named(stack):
         assert "clash" not in c.ok({"op": "stats"})["queues"]
         assert stack.redis.raw("GET", "rq:queue:clash").strip() == b"not a list"
         assert [j["id"] for j in c.ok({"op": "lease", "queues": ["fine"], "count": 2})["jobs"]] == ["w1", "w4"]
+
+
+def test_an_enqueue_that_failed_mid_call_leaves_nothing_to_the_next_call(stack):
+    """enqueue's function is made once and kept by Redis: state one call gathered (its run of
+    jobs to push) must not reach the next call when an unexpected error cut the first short."""
+    stack.redis.cli("SET", "rq:job::odd:dependencies", "not a set")  # nothing checks this key
+    with stack.client(unix=True) as c:
+        c.ok({"op": "enqueue", "queue": "leak", "func": "f", "id": "parent"})
+        r = c.call({"op": "enqueue", "jobs": [{"queue": "leak", "func": "f", "id": "first"},
+                                              {"queue": "leak", "func": "f", "id": "odd", "depends_on": ["parent"]}]})
+        assert r["error"]["code"] == "INTERNAL" and "WRONGTYPE" in r["error"]["message"], r
+        c.ok({"op": "enqueue", "queue": "leak", "func": "f", "id": "next"})
+        assert stack.redis.raw("LRANGE", "rq:queue:leak", "0", "-1").split() == [b"parent", b"next"]

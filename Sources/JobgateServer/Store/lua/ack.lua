@@ -9,6 +9,8 @@
 -- A job with RQ's Repeat (repeats_left > 0) runs again, as an RQ 3 worker would: now, or after
 -- the first of repeat_intervals, which then drops that interval unless it is the last one.
 -- A rate-limited job's slot goes to the next in line unless it runs again now (RQ's rule).
+-- What comes before the function this file returns is made once, with the script's function
+-- (see Script.swift): a call pays only for its jobs.
 
 -- The run of finished jobs of one queue, as score, id pairs for rq:finished: added with one
 -- ZADD (per 2000) when a job of another queue finishes or the batch ends.
@@ -25,7 +27,7 @@ end
 -- Whether any job of the batch has dependents. Only enqueue adds them, never an ack, so one
 -- EXISTS over the batch's sets (per 1000) answers for every job, where an SMEMBERS per job
 -- cost each ack about 1 µs of Redis.
-local function any_dependents()
+local function any_dependents(ARGV)
   local keys = {}
   for b = 0, #ARGV - 1, A.tail - 1 do keys[#keys + 1] = k_dependents(ARGV[b + A.id]) end
   for first = 1, #keys, 1000 do
@@ -33,7 +35,7 @@ local function any_dependents()
   end
   return false
 end
-local has_dependents = any_dependents()
+local has_dependents
 
 -- Whether the job finished by this lease: its newest result carries the lease as its execution.
 local function finished_by(id, token)
@@ -110,12 +112,18 @@ local function ack(id, token, value)
   return 'finished', q
 end
 
-local rows = {}
-for b = 0, #ARGV - 1, A.tail - 1 do
-  local state, q = ack(ARGV[b + A.id], ARGV[b + A.lease], ARGV[b + A.result])
-  local at = add_row(rows)
-  rows[at + R.state] = state
-  if q then rows[at + R.queue] = q end
+-- A call sets afresh what the last one left: the run (an error may have cut it short) and
+-- whether its jobs have dependents.
+return function(ARGV)
+  run_entries = nil
+  has_dependents = any_dependents(ARGV)
+  local rows = {}
+  for b = 0, #ARGV - 1, A.tail - 1 do
+    local state, q = ack(ARGV[b + A.id], ARGV[b + A.lease], ARGV[b + A.result])
+    local at = add_row(rows)
+    rows[at + R.state] = state
+    if q then rows[at + R.queue] = q end
+  end
+  add_run()
+  return rows
 end
-add_run()
-return rows

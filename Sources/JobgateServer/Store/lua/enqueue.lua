@@ -13,10 +13,11 @@
 -- WRONG_TYPE for a queue whose keys another program wrote: see queue_keys_error);
 -- R.run_at for a scheduled job. A job depending on unfinished jobs is deferred RQ's way
 -- (rq:deferred, both dependency sets) until they all finish.
+-- What comes before the function this file returns is made once, with the script's function
+-- (see Script.swift): a call pays only for its jobs.
 
 local STRIDE = A.tail - 1
 -- Arguments stored as job fields of the same meaning when given: argument, field name, ...
--- (one flat table: this runs on every call, and each table made costs Redis time).
 local OPTIONAL = {A.description, 'description', A.timeout, 'timeout', A.result_ttl, 'result_ttl',
   A.failure_ttl, 'failure_ttl', A.ttl, 'ttl', A.meta, 'meta', A.retries, 'retries_left',
   A.retry_intervals, 'retry_intervals', A.rate_limit_key, 'rate_limit_key',
@@ -31,9 +32,9 @@ local function push_run()
   run_ids = nil
 end
 
--- The job hash's fields, as HSET takes them: one list for the whole batch, of which each job
--- uses the first `n` entries.
-local fields, n = {'data', false, 'origin', false, 'created_at', NOW_TS}, 6
+-- The job hash's fields, as HSET takes them: one list, of which each job uses the first `n`
+-- entries (created_at is set per call).
+local fields, n = {'data', false, 'origin', false, 'created_at', false}, 6
 
 local function add_field(name, value)
   fields[n + 1], fields[n + 2] = name, value
@@ -41,7 +42,7 @@ local function add_field(name, value)
 end
 
 -- Returns the job's state and, when scheduled, when it runs; or an error reply.
-local function enqueue_one(b)
+local function enqueue_one(ARGV, b)
   local id, q = ARGV[b + A.id], ARGV[b + A.queue]
   local bad_key = queue_keys_error(q)
   if bad_key then return redis.error_reply(bad_key) end
@@ -71,8 +72,6 @@ local function enqueue_one(b)
   local run_at = tonumber(ARGV[b + A.run_at])
   local delay = tonumber(ARGV[b + A.delay])
   if delay then run_at = NOW + delay end
-  register_queue(q)
-  if #parents > 0 then redis.call('SADD', k_dependencies(id), unpack(parents)) end
   local status = 'queued'
   if #pending > 0 then
     status = 'deferred'
@@ -81,6 +80,8 @@ local function enqueue_one(b)
   end
   local slot = limit_key(ARGV[b + A.rate_limit_key], ARGV[b + A.rate_limit_concurrency])
   if status == 'queued' and slot then status = 'rate_limited' end
+  register_queue(q)
+  if #parents > 0 then redis.call('SADD', k_dependencies(id), unpack(parents)) end
   add_field('status', status)
   if status == 'queued' then
     add_field('enqueued_at', NOW_TS)
@@ -106,12 +107,18 @@ local function enqueue_one(b)
   return 'queued'
 end
 
-local rows = {}
-for b = 0, #ARGV - 1, STRIDE do
-  local state, run_at = enqueue_one(b)
-  local at = add_row(rows)
-  rows[at + R.state] = state
-  if run_at then rows[at + R.run_at] = run_at end
+-- A call sets afresh what the last one left: the run (an error may have cut it short) and the
+-- clock in the field list.
+return function(ARGV)
+  run_ids = nil
+  fields[6] = NOW_TS
+  local rows = {}
+  for b = 0, #ARGV - 1, STRIDE do
+    local state, run_at = enqueue_one(ARGV, b)
+    local at = add_row(rows)
+    rows[at + R.state] = state
+    if run_at then rows[at + R.run_at] = run_at end
+  end
+  push_run()
+  return rows
 end
-push_run()
-return rows
