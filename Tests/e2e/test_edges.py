@@ -279,6 +279,23 @@ def test_a_queue_key_another_program_wrote_loses_nothing_and_is_named(stack):
         assert [j["id"] for j in c.ok({"op": "lease", "queues": ["fine"], "count": 2})["jobs"]] == ["w1", "w4"]
 
 
+def test_an_enqueue_refuses_a_job_whose_other_keys_another_program_wrote(stack):
+    stack.redis.cli("SET", "rq:job:str-parent", "not a hash")
+    stack.redis.cli("SET", "rq:scheduled:later", "not a zset")
+    with stack.client(unix=True) as c:
+        batch = c.ok({"op": "enqueue", "jobs": [
+            {"queue": "fine2", "func": "f", "id": "k1"},
+            {"queue": "fine2", "func": "f", "id": "k2", "depends_on": ["str-parent"]},
+            {"queue": "later", "func": "f", "id": "k3", "delay": 60},
+            {"queue": "fine2", "func": "f", "id": "k4"}]})["jobs"]
+        assert [j["ok"] for j in batch] == [True, False, False, True], batch
+        assert "rq:job:str-parent holds a string" in batch[1]["error"]["message"]
+        assert "rq:scheduled:later holds a string" in batch[2]["error"]["message"]
+        for jid in ("k2", "k3"):
+            assert c.call({"op": "job", "id": jid})["error"]["code"] == "NOT_FOUND"
+        assert stack.redis.raw("LRANGE", "rq:queue:fine2", "0", "-1").split() == [b"k1", b"k4"]
+
+
 def test_an_enqueue_that_failed_mid_call_leaves_nothing_to_the_next_call(stack):
     """enqueue's function is made once and kept by Redis: state one call gathered (its run of
     jobs to push) must not reach the next call when an unexpected error cut the first short."""

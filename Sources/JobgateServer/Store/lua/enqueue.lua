@@ -54,6 +54,8 @@ local function enqueue_one(ARGV, b)
   if ARGV[b + A.depends_on] ~= '' then
     parents, pending = cjson.decode(ARGV[b + A.depends_on]), {}
     for _, p in ipairs(parents) do
+      bad_key = key_error(k_job(p), 'hash') or key_error(k_dependents(p), 'set')
+      if bad_key then return redis.error_reply(bad_key) end
       local st = redis.call('HGET', k_job(p), 'status')
       if not st then return redis.error_reply('NOT_FOUND depends_on names job ' .. p .. ', which does not exist') end
       if st ~= 'finished' then pending[#pending + 1] = p end
@@ -80,6 +82,9 @@ local function enqueue_one(ARGV, b)
   end
   local slot = limit_key(ARGV[b + A.rate_limit_key], ARGV[b + A.rate_limit_concurrency])
   if status == 'queued' and slot then status = 'rate_limited' end
+  local registry = status == 'deferred' and k_deferred(q) or status == 'scheduled' and k_scheduled(q)
+  bad_key = registry and key_error(registry, 'zset')
+  if bad_key then return redis.error_reply(bad_key) end
   register_queue(q)
   if #parents > 0 then redis.call('SADD', k_dependencies(id), unpack(parents)) end
   add_field('status', status)

@@ -204,16 +204,26 @@ local function tolerant_count(cmd, key, want, ...)
   return 0, key_type_problem(key, want) or n.err
 end
 
--- A queue's key written by another program with another type (a string at rq:queue:<q>) must
--- not fail an op half-way with its first writes kept (jobs made but never queued, or started
--- but in no registry): enqueue and lease check the queue's list and started registry before
--- they write, once per call and queue. Returns the WRONG_TYPE error text, or nil.
+-- A key written by another program with another type (a string at rq:queue:<q>) must not fail
+-- an op half-way with its first writes kept (jobs made but never queued, or started but in no
+-- registry): enqueue and lease check the keys they write before they write, once per call.
+-- Returns the WRONG_TYPE error text, or nil.
+local function key_error(key, want)
+  checked = checked or {}
+  if checked[key] == nil then checked[key] = key_type_problem(key, want) end
+  return checked[key] and 'WRONG_TYPE ' .. checked[key] or nil
+end
+
+-- The keys every enqueue and lease of a queue writes: its list and its started registry (cached
+-- by queue name, which costs a batch less than a key name per job).
 local function queue_keys_error(q)
   checked = checked or {}
-  if checked[q] == nil then
-    checked[q] = key_type_problem(k_queue(q), 'list') or key_type_problem(k_wip(q), 'zset')
+  local known = checked[q]
+  if known == nil then
+    known = key_error(k_queue(q), 'list') or key_error(k_wip(q), 'zset') or false
+    checked[q] = known
   end
-  return checked[q] and 'WRONG_TYPE ' .. checked[q] or nil
+  return known or nil
 end
 
 local function register_queue(q)
