@@ -1,5 +1,6 @@
 """The line protocol under pipelining, odd framing and hostile lines."""
 import json
+import time
 
 from jobgate_harness import wait_until
 
@@ -93,3 +94,31 @@ def test_client_that_never_reads_is_bounded(stack):
         count += 1
     c.close()
     assert int(stack.redis.raw("LLEN", "rq:queue:flood")) == 10000
+
+
+def test_pipelined_lookups_of_big_results_never_read_are_bounded(stack):
+    # 300 lookups of a job with a 700 KB result, pipelined by a client that does not read: each
+    # reply is about 1 MB. The gateway runs at most 8 such bulky requests at once and none while
+    # 4 MiB of replies wait for the client, so it neither asks Redis for 300 MB nor holds it.
+    jid = "big-result"
+    with stack.client(unix=True) as c:
+        c.ok({"op": "enqueue", "queue": "big", "func": "f", "id": jid})
+        lease = c.ok({"op": "lease", "queues": ["big"]})["job"]["lease"]
+        c.ok({"op": "ack", "id": jid, "lease": lease, "result": "r" * 700_000})
+    reader = stack.client()
+    reader.send_raw((json.dumps({"op": "job", "id": jid}) + "\n").encode() * 300)
+    pid = stack.gateway.proc.pid
+    before = rss_kib(pid)
+    with stack.client(unix=True) as other:
+        def looked_up():
+            return other.ok({"op": "stats"})["gateway"]["ops"].get("job", 0)
+        wait_until(lambda: looked_up() >= 4, what="the first lookups to run")
+        # For a second, while the client reads nothing, the lookups stay held back.
+        deadline = time.monotonic() + 1
+        while time.monotonic() < deadline:
+            assert looked_up() <= 40, "lookups ran while their replies could not be written"
+            assert rss_kib(pid) - before < 64 * 1024, "the gateway held replies the client does not read"
+    for _ in range(300):
+        job = reader.reply()["job"]
+        assert job["id"] == jid and len(job["result"]) == 700_000
+    reader.close()

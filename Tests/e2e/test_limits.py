@@ -164,6 +164,14 @@ def check_max_pending_output(client, n):
     assert all(client.reply()["ref"] == ref for _ in range(count))
 
 
+def check_max_bulky_in_flight(client, n):
+    # Lookups past that many wait their turn, in order, behind the earlier ones: none is refused.
+    client.ok(enqueue(id="bulky"))
+    client.send_raw(b'{"op":"job","id":"bulky"}\n{"op":"ping"}\n' * (n + 20))
+    replies = [client.reply() for _ in range(2 * (n + 20))]
+    assert all(r["job"]["id"] == "bulky" for r in replies[0::2]) and all("limits" in r for r in replies[1::2])
+
+
 CHECKS = {name[len("check_"):]: f for name, f in globals().items() if name.startswith("check_max_")}
 # Checked against their own gateway below (a token, and few connections).
 SEPARATE = {"max_connections", "max_auth_failures"}

@@ -107,6 +107,7 @@ public final class Gateway: RequestHandler {
             guard op.beforeAuth || reply.session.authenticated else {
                 throw OpError(.unauthorized, "send {\"op\":\"auth\",\"token\":...} first")
             }
+            if op.bulky { reply.markBulky() }
             try op.handle(self, &request, reply)
         } catch {
             refuse(error, op: name, reply)

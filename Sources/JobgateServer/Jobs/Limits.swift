@@ -37,6 +37,7 @@ extension Gateway {
             "max_json_depth": Double(JSONScanner.maxDepth),
             "max_pipeline": Double(config.session.maxOutstanding),
             "max_pending_output": Double(config.session.maxPendingOutput),
+            "max_bulky_in_flight": Double(config.session.maxBulkyInFlight),
             "max_fields": Double(Request.maxFields),
             "max_lease_queues": Double(Gateway.maxLeaseQueues),
             "max_lease_for": Gateway.maxLeaseSeconds,

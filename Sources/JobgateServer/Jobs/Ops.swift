@@ -18,6 +18,9 @@ struct Op: Sendable {
     let name: String
     /// Allowed before `auth` on a connection that needs it.
     let beforeAuth: Bool
+    /// Answers job bodies, possibly megabytes of them, at once (never after a wait): a
+    /// connection runs at most `SessionLimits.maxBulkyInFlight` of these at a time.
+    let bulky: Bool
     let scripts: [Script]
     /// Decodes the request and runs it; a request it refuses throws before anything runs.
     /// (One call, so no closure is made per request.)
@@ -25,9 +28,10 @@ struct Op: Sendable {
     /// Only the decoding `handle` does first (the fuzz tests run it: nothing is sent).
     let check: @Sendable (Gateway, inout Request) throws(OpError) -> Void
 
-    init<H: OpHandler>(_ name: String, _ handler: H.Type, beforeAuth: Bool = false) {
+    init<H: OpHandler>(_ name: String, _ handler: H.Type, beforeAuth: Bool = false, bulky: Bool = false) {
         self.name = name
         self.beforeAuth = beforeAuth
+        self.bulky = bulky
         scripts = H.scripts
         handle = { g, r, reply throws(OpError) in H.run(try H.decode(&r, g), g, reply) }
         check = { g, r throws(OpError) in _ = try H.decode(&r, g) }
@@ -47,11 +51,11 @@ extension Gateway {
         Op("ack", Ack.self),
         Op("fail", Fail.self),
         Op("release", Release.self),
-        Op("job", JobLookup.self),
+        Op("job", JobLookup.self, bulky: true),
         Op("result", AwaitResult.self),
         Op("stats", Stats.self),
-        Op("failed", FailedJobs.self),
-        Op("jobs", ListJobs.self),
+        Op("failed", FailedJobs.self, bulky: true),
+        Op("jobs", ListJobs.self, bulky: true),
         Op("requeue", Requeue.self),
         Op("stop", Stop.self),
         Op("cancel", Cancel.self),

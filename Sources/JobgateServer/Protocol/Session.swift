@@ -13,8 +13,12 @@ public struct SessionLimits: Sendable {
     public var maxLine = 1 << 20
     /// Requests read but not yet answered before the session stops reading.
     public var maxOutstanding = 1024
-    /// Reply bytes not yet taken by the peer before the session stops reading.
+    /// Reply bytes not yet taken by the peer (written, or done ahead of an earlier reply) before
+    /// the session runs no more requests and stops reading.
     public var maxPendingOutput = 4 << 20
+    /// Requests whose replies may run to megabytes of job bodies (`job`, `jobs`, `failed`) in
+    /// flight at once: without it, 1024 pipelined lookups of 1 MB results, never read, held a GB.
+    public var maxBulkyInFlight = 8
 
     public init() {}
 }
@@ -30,6 +34,18 @@ public final class Session: ConnectionDelegate {
     private var headSeq: UInt64 = 0
     /// Replies completed before an earlier request's: they wait for their turn.
     private var completedOutOfOrder: [UInt64: [UInt8]] = [:]
+    private var outOfOrderBytes = 0
+    /// Lines read but not run: a request waits while running it would pass the session's bounds
+    /// (requests in flight, bulky ones, reply bytes the peer has not taken), and every later line
+    /// waits behind it, so requests still run in the order they came.
+    private var waiting = Ring<Waiting>()
+    private enum Waiting {
+        case line([UInt8])
+        case tooLarge
+    }
+    private var runningWaiting = false
+    /// Requests in flight whose replies may be large (`ReplyTicket.markBulky`).
+    var bulkyInFlight = 0
     private var peerEnded = false
     /// Set once no further request may run (shutdown, too many failed logins): lines already
     /// read, even in the same packet, are dropped unanswered.
@@ -92,12 +108,14 @@ public final class Session: ConnectionDelegate {
     }
 
     public func connectionDrained(_ connection: Connection) {
+        runWaiting()
         applyBackpressure()
         closeIfDone()
     }
 
     public func connectionClosed(_ connection: Connection) {
         completedOutOfOrder = [:]
+        waiting.removeAll()
         let lost = connection.closeReason != nil
         let now = handler.nowMs
         while let entry = undoIfLost.pop() {
@@ -116,6 +134,36 @@ public final class Session: ConnectionDelegate {
 
     private func dispatch(_ event: LineFramer.Event) {
         guard !inputClosed else { return }
+        guard waiting.isEmpty && mayRunMore else {
+            switch event {
+            case .line(let bytes): waiting.push(.line(Array(bytes)))
+            case .tooLarge: waiting.push(.tooLarge)
+            }
+            return
+        }
+        run(event)
+    }
+
+    private var mayRunMore: Bool {
+        output != nil || (outstanding < limits.maxOutstanding && bulkyInFlight < limits.maxBulkyInFlight
+                          && connection.pendingOutput + outOfOrderBytes < limits.maxPendingOutput)
+    }
+
+    /// Runs waiting lines while the bounds allow. Not reentered: a request answered at once
+    /// calls back here, and the loop already running goes on with the next line.
+    private func runWaiting() {
+        guard !runningWaiting else { return }
+        runningWaiting = true
+        defer { runningWaiting = false }
+        while !inputClosed && mayRunMore, let next = waiting.pop() {
+            switch next {
+            case .line(let line): line.withUnsafeBytes { run(.line($0)) }
+            case .tooLarge: run(.tooLarge)
+            }
+        }
+    }
+
+    private func run(_ event: LineFramer.Event) {
         let ticket = ReplyTicket(session: self, seq: nextSeq, ref: nil)
         nextSeq += 1
         switch event {
@@ -133,18 +181,22 @@ public final class Session: ConnectionDelegate {
         }
     }
 
-    func complete(_ seq: UInt64, _ bytes: [UInt8]) {
+    func complete(_ seq: UInt64, _ bytes: [UInt8], bulky: Bool) {
+        if bulky { bulkyInFlight -= 1 }
         guard !connection.isClosed else { return }
         guard seq == headSeq else {
             completedOutOfOrder[seq] = bytes
+            outOfOrderBytes += bytes.count
             return
         }
         send(bytes)
         headSeq += 1
         while let next = completedOutOfOrder.removeValue(forKey: headSeq) {
+            outOfOrderBytes -= next.count
             send(next)
             headSeq += 1
         }
+        runWaiting()
         applyBackpressure()
         closeIfDone()
     }
@@ -155,7 +207,7 @@ public final class Session: ConnectionDelegate {
 
     private func applyBackpressure() {
         guard output == nil else { return }
-        if outstanding >= limits.maxOutstanding || connection.pendingOutput >= limits.maxPendingOutput {
+        if !waiting.isEmpty || outstanding >= limits.maxOutstanding || connection.pendingOutput >= limits.maxPendingOutput {
             connection.pauseReading()
         } else if connection.readingPaused && !peerEnded
                     && outstanding <= limits.maxOutstanding / 2 && connection.pendingOutput <= limits.maxPendingOutput / 2 {
@@ -164,7 +216,7 @@ public final class Session: ConnectionDelegate {
     }
 
     private func closeIfDone() {
-        guard output == nil && peerEnded && outstanding == 0 && connection.pendingOutput == 0 else { return }
+        guard output == nil && peerEnded && outstanding == 0 && waiting.isEmpty && connection.pendingOutput == 0 else { return }
         guard !undoIfLost.isEmpty else { return connection.close() }
         // A peer that ended its side may have closed its socket altogether: then the replies
         // just written come back as a reset. Wait for it a moment before closing.
@@ -187,6 +239,7 @@ public final class Session: ConnectionDelegate {
     /// Stops reading new requests (shutdown); replies still in flight are still written.
     public func stopReading() {
         inputClosed = true
+        waiting.removeAll()
         peerEnded = true
         connection.pauseReading()
         closeIfDone()
@@ -201,6 +254,19 @@ public struct ReplyTicket {
     var ref: [UInt8]?
     /// Set by the handler to have the answer timed: (its slot for the op, start time in ns).
     public var timing: (slot: Int, startedNs: UInt64)? = nil
+    private var bulky = false
+
+    init(session: Session, seq: UInt64, ref: [UInt8]?) {
+        self.session = session
+        self.seq = seq
+        self.ref = ref
+    }
+
+    /// The reply may run to megabytes: it counts against the session's `maxBulkyInFlight`.
+    public mutating func markBulky() {
+        bulky = true
+        session.bulkyInFlight += 1
+    }
 
     public func ok(_ body: (inout JSONWriter) -> Void = { _ in }) {
         var w = opening(ok: true)
@@ -239,7 +305,7 @@ public struct ReplyTicket {
 
     private func deliver(_ w: inout JSONWriter, failed: Bool) {
         w.raw("}\n")
-        session.complete(seq, w.bytes)
+        session.complete(seq, w.bytes, bulky: bulky)
         if let timing { session.handler.replied(slot: timing.slot, startedNs: timing.startedNs, failed: failed) }
     }
 }
