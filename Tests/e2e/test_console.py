@@ -200,3 +200,23 @@ def test_read_only_console_shows_no_actions(console, browser):
     browser.get(url + "/#/queue/emails/failed/0")
     until(browser, lambda: browser.find_elements(By.CSS_SELECTOR, "tr[data-job]"), "the failed job")
     assert browser.find_elements(By.TAG_NAME, "button") == []
+
+
+def test_pages_follow_next_offset_when_a_page_ends_at_its_size_limit(console, browser):
+    """25 jobs of 900 KB args pass max_page_bytes within one 50-job page: the page ends early
+    and `next ›` goes on from next_offset, so every job is shown once."""
+    stack, url = console()
+    ids = enqueue(stack, "wide", 25, args=["x" * 900_000])
+    browser.get(url + "/#/queue/wide/queued/0")
+
+    def shown():
+        return [r.get_attribute("data-job") for r in browser.find_elements(By.CSS_SELECTOR, "tr[data-job]")]
+    until(browser, lambda: 0 < len(shown()) < 25, "a first page cut short", timeout=30)
+    first = shown()
+    assert first == ids[:len(first)]
+    pager = browser.find_element(By.CSS_SELECTOR, ".pager").text
+    assert pager.startswith(f"1–{len(first)} of 25"), pager
+    click(browser, ".pager a[href*='/queue/wide/queued/%d/']" % len(first))
+    until(browser, lambda: shown() and shown()[0] == ids[len(first)], "the next page", timeout=30)
+    assert first + shown() == ids
+    assert "next ›" not in browser.find_element(By.CSS_SELECTOR, ".pager").text

@@ -110,7 +110,7 @@ def test_an_entry_whose_job_hash_is_gone_is_skipped_but_counted(stack, client):
 
 def test_an_unknown_queue_is_an_empty_page(client):
     assert listed(client, queue="nothing-here", state="failed") == {
-        "ok": True, "queue": "nothing-here", "state": "failed", "total": 0, "jobs": []}
+        "ok": True, "queue": "nothing-here", "state": "failed", "total": 0, "jobs": [], "next_offset": None}
 
 
 @pytest.mark.parametrize("fields, expected", [

@@ -172,6 +172,35 @@ def check_max_bulky_in_flight(client, n):
     assert all(r["job"]["id"] == "bulky" for r in replies[0::2]) and all("limits" in r for r in replies[1::2])
 
 
+def check_max_page_bytes(client, n):
+    # A page ends once it holds about n bytes of jobs, counted as Redis stores them (results are
+    # base64 there) and as the reply writes them (args inflated): next_offset says where the rest
+    # starts, and following it reads every job once.
+    def all_pages(queue, state):
+        seen, offset = [], 0
+        while offset is not None:
+            page = client.ok({"op": "jobs", "queue": queue, "state": state, "offset": offset, "limit": 1000})
+            assert page["jobs"] and (page["next_offset"] is None or page["next_offset"] == offset + len(page["jobs"]))
+            seen += [job["id"] for job in page["jobs"]]
+            offset = page["next_offset"]
+        return seen
+    size = 900_000
+    count = n // size + 3
+    args_ids = [client.ok(enqueue(queue="wide", args=["x" * size]))["id"] for _ in range(count)]
+    first = client.ok({"op": "jobs", "queue": "wide", "limit": 1000})
+    assert len(first["jobs"]) < count and first["next_offset"] == len(first["jobs"])
+    assert all_pages("wide", "queued") == args_ids
+    result_ids = []
+    for _ in range(count):  # finished jobs whose results are stored larger than they are written
+        job_id = client.ok(enqueue(queue="results"))["id"]
+        lease = client.ok({"op": "lease", "queues": ["results"]})["job"]["lease"]
+        client.ok({"op": "ack", "id": job_id, "lease": lease, "result": "r" * (size * 3 // 4)})
+        result_ids.append(job_id)
+    assert len(client.ok({"op": "jobs", "queue": "results", "state": "finished", "limit": 1000})["jobs"]) < count
+    finished = all_pages("results", "finished")  # ties of the same expiry second go in id order
+    assert len(finished) == count and set(finished) == set(result_ids)
+
+
 CHECKS = {name[len("check_"):]: f for name, f in globals().items() if name.startswith("check_max_")}
 # Checked against their own gateway below (a token, and few connections).
 SEPARATE = {"max_connections", "max_auth_failures"}

@@ -56,7 +56,7 @@ def test_failed_pages_with_errors(client):
     assert [j["error"] for j in page["jobs"]] == ["error 1", "error 2"]
     assert all(j["state"] == "failed" for j in page["jobs"])
     assert client.ok({"op": "failed", "queue": "q", "offset": 5})["jobs"] == []
-    assert client.ok({"op": "failed", "queue": "empty"}) == {"ok": True, "total": 0, "jobs": []}
+    assert client.ok({"op": "failed", "queue": "empty"}) == {"ok": True, "total": 0, "jobs": [], "next_offset": None}
 
 
 def test_requeue_one_and_all(stack, client):

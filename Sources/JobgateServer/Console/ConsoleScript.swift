@@ -82,8 +82,8 @@ function limitsText(limits) {
   return Object.entries(limits).map(([k, v]) => `${k} ${typeof v === "object" ? JSON.stringify(v) : v}`).join(", ");
 }
 
-function queueHref(queue, state, page, order) {
-  return `#/queue/${encodeURIComponent(queue)}/${state}/${page || 0}/${order || "oldest"}`;
+function queueHref(queue, state, offset, order) {
+  return `#/queue/${encodeURIComponent(queue)}/${state}/${offset || 0}/${order || "oldest"}`;
 }
 
 function queueLink(queue, state, label) { return el("a", {href: queueHref(queue, state)}, label); }
@@ -128,32 +128,39 @@ function jobActions(job) {
   return actions;
 }
 
-async function jobPage(queue, state, page, order) {
-  const params = {queue, state, offset: page * PAGE_SIZE, limit: PAGE_SIZE, order};
+async function jobPage(queue, state, offset, order) {
+  const params = {queue, state, offset, limit: PAGE_SIZE, order};
   const answer = await read("jobs", params);
   // Before the gateway had `jobs`, only failed jobs could be listed (with `failed`).
   if (!answer.ok && answer.error.code === "UNKNOWN_OP" && state === "failed") {
-    return read("failed", {queue, offset: page * PAGE_SIZE, limit: PAGE_SIZE});
+    return read("failed", {queue, offset, limit: PAGE_SIZE});
   }
   return answer;
 }
 
-async function queueView(queue, state, page, order) {
-  const [answer, stats] = await Promise.all([jobPage(queue, state, page, order), read("stats")]);
+// Where the next page starts: a page ends early once it holds max_page_bytes of jobs (gateways
+// before next_offset always filled it).
+function nextOffset(answer, offset) {
+  if (answer.next_offset !== undefined) return answer.next_offset;
+  return offset + PAGE_SIZE < answer.total ? offset + PAGE_SIZE : null;
+}
+
+async function queueView(queue, state, offset, order) {
+  const [answer, stats] = await Promise.all([jobPage(queue, state, offset, order), read("stats")]);
   const counts = stats.ok ? stats.queues[queue] || {} : {};
   if (stats.ok) showGateway(stats);
   const tabs = el("nav", {class: "tabs"}, STATES.map(s => el("a", {href: queueHref(queue, s, 0, order), class: s === state ? "current" : null},
     s, counts[s] === undefined ? null : el("span", {class: "count"}, String(counts[s])))));
   const heading = el("h2", {}, el("a", {href: "#/"}, "queues"), " / ", queue, counts.paused ? el("span", {class: "badge"}, "paused") : null);
   if (!answer.ok) return [heading, tabs, el("p", {class: "error"}, errorText(answer))];
-  const first = page * PAGE_SIZE;
+  const next = nextOffset(answer, offset);
   const bulk = readOnly ? null : el("div", {class: "actions"},
     state === "failed" && answer.total ? button("Requeue all failed", {op: "requeue", queue, all: true}) : null,
     state === "queued" && answer.total ? button("Empty queue", {op: "empty", queue}, `Delete every queued job of ${queue}?`) : null);
   const pager = el("div", {class: "pager"},
-    `${answer.total === 0 ? 0 : first + 1}–${first + answer.jobs.length} of ${answer.total}`,
-    page > 0 ? el("a", {href: queueHref(queue, state, page - 1, order)}, "‹ previous") : null,
-    first + answer.jobs.length < answer.total ? el("a", {href: queueHref(queue, state, page + 1, order)}, "next ›") : null,
+    `${answer.total === 0 ? 0 : offset + 1}–${next === null ? answer.total : next} of ${answer.total}`,
+    offset > 0 ? el("a", {href: queueHref(queue, state, Math.max(0, offset - PAGE_SIZE), order)}, "‹ previous") : null,
+    next !== null ? el("a", {href: queueHref(queue, state, next, order)}, "next ›") : null,
     el("a", {href: queueHref(queue, state, 0, order === "oldest" ? "newest" : "oldest"), id: "order"},
       order === "oldest" ? "oldest first (show newest)" : "newest first (show oldest)"));
   const rows = answer.jobs.map(job => el("tr", {"data-job": job.id},

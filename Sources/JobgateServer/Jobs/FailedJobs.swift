@@ -1,6 +1,6 @@
 /// `failed`: one page of a queue's failed registry, oldest first, each job as `job` shows it: the
 /// `jobs` op's failed page without its `queue` and `state` echo (jobs.lua reads it).
-/// `{"op":"failed","queue":Q,"offset":0,"limit":100}` -> `{"ok":true,"total":N,"jobs":[...]}`
+/// `{"op":"failed","queue":Q,"offset":0,"limit":100}` -> `{"ok":true,"total":N,"jobs":[...],"next_offset":N|null}`
 enum FailedJobs: OpHandler {
     static var scripts: [Script] { [ListJobs.script] }
 
@@ -14,7 +14,7 @@ enum FailedJobs: OpHandler {
 
     static func run(_ p: ListJobs.Params, _ g: Gateway, _ reply: ReplyTicket) {
         ListJobs.readPage(p, g) { result in
-            reply.answer(result) { page, w in ListJobs.writePage(page, g, &w) }
+            reply.answer(result) { page, w in ListJobs.writePage(page, offset: p.offset, g, &w) }
         }
     }
 }

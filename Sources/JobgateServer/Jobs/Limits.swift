@@ -23,6 +23,9 @@ extension Gateway {
     static let maxFailedPage = 1000
     /// Largest page of `jobs`.
     static let maxJobsPage = 1000
+    /// Bytes of jobs in one page of `jobs` or `failed`, stored and as written: past that a page
+    /// ends early (with one job at least), so that one reply cannot run to gigabytes.
+    static let maxPageBytes = 16 << 20
 
     /// Every limit by its `limits` name, in protocol.md's order. Whole numbers print without a
     /// fraction, so the seconds among them and the counts are written alike.
@@ -51,6 +54,7 @@ extension Gateway {
             "max_integer": Double(Gateway.maxInteger),
             "max_failed_limit": Double(Gateway.maxFailedPage),
             "max_jobs_limit": Double(Gateway.maxJobsPage),
+            "max_page_bytes": Double(Gateway.maxPageBytes),
             "max_connections": Double(config.maxConnections),
             "max_auth_failures": Double(Auth.maxFailures),
         ]

@@ -2,8 +2,8 @@
 /// `{"op":"jobs","queue":Q,"state":"queued","offset":0,"limit":50,"order":"oldest"}` ->
 /// `{"ok":true,"queue":Q,"state":S,"total":N,"jobs":[...]}`
 enum ListJobs: OpHandler {
-    enum Argument: Int, ScriptNames { case queue, state, offset, limit, newest }
-    enum Row: Int, ScriptNames { case id, hash, result }
+    enum Argument: Int, ScriptNames { case queue, state, offset, limit, newest, max_bytes }
+    enum Row: Int, ScriptNames { case id, hash, result, entry }
 
     static let script = Script("jobs", PackageResources.jobs_lua, arguments: Argument.names, row: Row.names, writes: false)
     static var scripts: [Script] { [script] }
@@ -39,7 +39,7 @@ enum ListJobs: OpHandler {
             reply.answer(result) { page, w in
                 w.key("queue"); w.string(p.queue)
                 w.key("state"); w.string(p.state)
-                writePage(page, g, &w)
+                writePage(page, offset: p.offset, g, &w)
             }
         }
     }
@@ -52,18 +52,30 @@ enum ListJobs: OpHandler {
             args.put(Argument.offset, p.offset)
             args.put(Argument.limit, p.limit)
             args.put(Argument.newest, p.newestFirst ? "1" : "0")
+            args.put(Argument.max_bytes, Gateway.maxPageBytes)
         } done: { result in done(result) }
     }
 
-    /// `"total":N,"jobs":[...]` from jobs.lua's `{total, rows}`, each row's job as `job` shows it.
-    static func writePage(_ page: RedisReply, _ g: Gateway, _ w: inout JSONWriter) {
-        w.key("total"); w.int(page[0].integer)
+    /// `"total":N,"jobs":[...],"next_offset":N|null` from jobs.lua's `{total, rows, next}`, each
+    /// row's job as `job` shows it. Written jobs, inflated, may pass `maxPageBytes` where their
+    /// stored form did not: the page then ends there, and `next_offset` is the next job's.
+    static func writePage(_ page: RedisReply, offset: Int, _ g: Gateway, _ w: inout JSONWriter) {
+        let total = page[0].integer
+        w.key("total"); w.int(total)
         w.key("jobs"); w.raw("[")
         let rows = page[1]
+        let start = w.bytes.count
+        var next = page[2].integer
         for i in 0..<rows.count {
+            if i > 0 && w.bytes.count - start > Gateway.maxPageBytes {
+                next = offset + rows[i][Row.entry].integer
+                break
+            }
             if i > 0 { w.raw(",") }
             JobView(row: rows[i], hash: Row.hash, result: Row.result, zlib: g.zlib).write(id: rows[i][Row.id].string, &w)
         }
         w.raw("]")
+        w.key("next_offset")
+        if next < total { w.int(next) } else { w.raw("null") }
     }
 }

@@ -47,6 +47,7 @@ struct FailedCommand: ParsableCommand {
             }
             print(table.rendered)
             print("\(offset + 1)-\(offset + jobs.count) of \(total) failed in \(queue)")
+            printCutShort(reply, offset: offset, limit: limit)
         }
     }
 

@@ -61,3 +61,10 @@ func queueCountColumns(_ queues: [String: Any]) -> [String] {
     return ["queued", "started", "scheduled", "deferred"] + (anyRateLimited ? ["rate_limited"] : [])
         + ["failed", "finished", "canceled"]
 }
+
+/// A `jobs` or `failed` page ends before its `limit` once it holds max_page_bytes of jobs: says where the
+/// rest starts.
+func printCutShort(_ reply: Reply, offset: Int, limit: Int) {
+    guard let next = reply.int("next_offset"), next < offset + limit else { return }
+    print("the page ended at its size limit (max_page_bytes); the next one starts at --offset \(next)")
+}

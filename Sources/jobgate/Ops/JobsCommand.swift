@@ -55,6 +55,7 @@ struct JobsCommand: ParsableCommand {
             }
             print(table(jobs).rendered)
             print("\(offset + 1)-\(offset + jobs.count) of \(total) \(state) in \(queue), \(newest ? "newest" : "oldest") first")
+            printCutShort(reply, offset: offset, limit: limit)
         }
     }
 

@@ -152,10 +152,14 @@ class Client {
     return { done, job };
   }
 
-  /** A page of a queue's failed jobs, oldest failure first. Resolves with {total, jobs}. */
+  /**
+   * A page of a queue's failed jobs, oldest failure first. Resolves with {total, jobs,
+   * next_offset}: the next page's offset, or null after the last (a page may end before `limit`
+   * at the gateway's max_page_bytes).
+   */
   async failed(queue, { offset, limit } = {}) {
-    const { total, jobs } = await this.call({ op: "failed", queue, offset, limit });
-    return { total, jobs };
+    const { total, jobs, next_offset } = await this.call({ op: "failed", queue, offset, limit });
+    return { total, jobs, next_offset };
   }
 
   /**

@@ -133,6 +133,7 @@ describe("producer ops", () => {
     const page = await env.client.failed(queue, { limit: 10 });
     assert.equal(page.total, 1);
     assert.equal(page.jobs[0].id, id);
+    assert.equal(page.next_offset, null);
     assert.equal(page.jobs[0].error, "ValueError: boom");
     assert.deepEqual(await env.client.requeue(id), { ok: true, requeued: 1, still_failed: 0 });
     await rejectsWith(env.client.requeue(id), "WRONG_STATE");

@@ -251,7 +251,9 @@ class Client:
         return self.call({"op": "stats"}, idempotent=True)
 
     def failed(self, queue: str, offset: int = 0, limit: int = 100) -> Dict[str, Any]:
-        """A page of the queue's failed jobs, oldest failure first: {"total", "jobs"}."""
+        """A page of the queue's failed jobs, oldest failure first: {"total", "jobs",
+        "next_offset"}, the next page's offset or None after the last (a page may end before
+        `limit` at the gateway's max_page_bytes)."""
         return self.call({"op": "failed", "queue": queue, "offset": offset, "limit": limit},
                          idempotent=True)
 

@@ -1,11 +1,13 @@
 -- jobs.lua: one page of a queue's jobs in one state, oldest or newest first.
 -- KEYS: none (derived).
 -- ARGV: A.queue, A.state ('queued', or a registry's name below), A.offset, A.limit, A.newest
---   ('1' for newest first).
--- Returns {total, jobs}: the list's or registry's size, and a row per job (R.id, R.hash,
--- R.result as job.lua's). Ids whose job hash is gone (expired, or deleted by RQ's tools) are
--- skipped, so a page can be shorter than the limit while `total` still counts them.
--- One LRANGE or ZRANGE window and two commands per job: never more than the page.
+--   ('1' for newest first), A.max_bytes.
+-- Returns {total, jobs, next}: the list's or registry's size; a row per job (R.id, R.hash,
+-- R.result as job.lua's; R.entry, the job's place in the window from 0); and the offset the next
+-- page starts at. Ids whose job hash is gone (expired, or deleted by RQ's tools) are skipped, so
+-- a page can be shorter than the limit while `total` still counts them. A page also ends once
+-- its jobs' fields pass max_bytes (it holds one job at least), so that one reply cannot run to
+-- gigabytes. One LRANGE or ZRANGE window and two commands per job: never more than the page.
 
 local REGISTRIES = {started = k_wip, scheduled = k_scheduled, deferred = k_deferred,
   finished = k_finished, failed = k_failed, canceled = k_canceled}
@@ -30,15 +32,20 @@ else
   ids = redis.call(newest and 'ZREVRANGE' or 'ZRANGE', key, first, last)
 end
 
-local jobs = {}
-for _, entry in ipairs(ids) do
+local max_bytes = tonumber(ARGV[A.max_bytes])
+local jobs, bytes, read = {}, 0, 0
+for i, entry in ipairs(ids) do
+  if bytes > max_bytes and #jobs > 0 then break end
+  read = i
   -- Leases are '<id>:<token>'; an id holds no ':', and the token stays with its holder.
   local id = state == 'started' and string.match(entry, '^[^:]+') or entry
   local fields, result = read_job(id)
   if fields then
     local row = new_row()
-    row[R.id], row[R.hash], row[R.result] = id, fields, result
+    row[R.id], row[R.hash], row[R.result], row[R.entry] = id, fields, result, i - 1
     jobs[#jobs + 1] = row
+    for _, value in ipairs(fields) do bytes = bytes + #value end
+    for _, value in ipairs(result) do bytes = bytes + #value end
   end
 end
-return {total, jobs}
+return {total, jobs, first + read}
