@@ -24,6 +24,18 @@ def test_jobs_lists_a_page_oldest_first_then_newest(client, jobgate):
     assert p.stdout.splitlines()[-1] == "2-3 of 5 queued in q, newest first"
 
 
+def test_jobs_says_where_a_page_cut_at_its_size_limit_goes_on(client, jobgate):
+    for i in range(25):  # one per line: a line holds at most 1 MB
+        client.ok({"op": "enqueue", "queue": "wide", "func": "f", "args": ["x" * 900_000], "id": f"w{i}"})
+    p = jobgate("jobs", "wide", "--limit", "50")
+    assert p.returncode == 0, p.stderr
+    shown = len(table_rows(p.stdout)) - 3  # the header, the range and the hint
+    assert 0 < shown < 25
+    assert p.stdout.splitlines()[-1] == f"the page ended at its size limit (max_page_bytes); the next one starts at --offset {shown}"
+    p = jobgate("jobs", "wide", "--limit", "50", "--offset", str(shown))
+    assert [r[0] for r in table_rows(p.stdout)[1:-1]] == [f"w{i}" for i in range(shown, 25)]
+
+
 def test_jobs_of_failed_and_started_states(client, jobgate):
     enqueue(client, id="bad")
     fail_next(client, error="Traceback (most recent call last):\n  File \"x.py\"\nKeyError: 'k'")
