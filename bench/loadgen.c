@@ -563,6 +563,19 @@ static void read_enqueue_layout(const char *script) {
     enqueue_fresh = atoi(fresh + 8);
 }
 
+/* lease.lua: its named arguments by their places in the header (A.count, A.queue_count, the others
+ * '' = not given: the job's own timeout, no worker), then the queue and `count` tokens. */
+static int lease_count = 1, lease_queue_count = 4, lease_tail = 5;
+
+static void read_lease_layout(const char *script) {
+    const char *count = strstr(script, "{count = "), *queues = strstr(script, "queue_count = "),
+               *tail = strstr(script, "tail = ");
+    if (!count || !queues || !tail) die("lease.lua has no layout header (local A = {...})");
+    lease_count = atoi(count + 9);
+    lease_queue_count = atoi(queues + 14);
+    lease_tail = atoi(tail + 7);
+}
+
 /* The scripts answer their rows flat (row i's field f at i * width + R.f): each script's width
  * and the 0-based places of the fields read here, from its header's `local R = {...}`. */
 typedef struct { size_t width, state, id, lease; } row_layout;
@@ -608,6 +621,7 @@ static void load_script(redisContext *c, const char *op, char *function_out) {
     function_out[r->len] = 0;
     freeReplyObject(r);
     if (strcmp(op, "enqueue") == 0) read_enqueue_layout(src);
+    if (strcmp(op, "lease") == 0) read_lease_layout(src);
     row_layout rows = read_row_layout(op, src);
     if (strcmp(op, "enqueue") == 0) enqueue_rows = rows;
     else if (strcmp(op, "lease") == 0) lease_rows = rows;
@@ -730,15 +744,16 @@ static int rl_enqueue(redisContext *c, rargs_t *a, rng_t *r, const char *queue, 
     return rl_call(c, a, "enqueue.lua", &enqueue_rows, count, "queued");
 }
 
-/* lease.lua: count, lease seconds ('' = the job's timeout), worker, 1, queue, count tokens. */
+/* lease.lua: count, queue_count (see read_lease_layout), then the queue and `count` tokens. */
 static int rl_lease(redisContext *c, rargs_t *a, rng_t *r, const char *queue, int count, job_ref *out) {
     ra_prefix(a, fn_lease);
     char *cnt = ra_alloc(a, 16);
     snprintf(cnt, 16, "%d", count);
-    ra_str(a, cnt);
-    ra_add(a, "", 0);
-    ra_add(a, "", 0);
-    ra_str(a, "1");
+    for (int place = 1; place < lease_tail; place++) {
+        if (place == lease_count) ra_str(a, cnt);
+        else if (place == lease_queue_count) ra_str(a, "1");
+        else ra_add(a, "", 0);
+    }
     ra_str(a, queue);
     for (int i = 0; i < count; i++) {
         char *t = ra_alloc(a, 33);

@@ -56,7 +56,7 @@ import Testing
 
     @Test func headerNumbersTheNamesFromOne() {
         let header = String(decoding: Lease.script.header, as: UTF8.self)
-        #expect(header.contains("local A = {count = 1, lease_for = 2, worker = 3, queue_count = 4, tail = 5}"))
+        #expect(header.contains("local A = {count = 1, lease_for = 2, worker = 3, peer = 4, queue_count = 5, tail = 6}"))
         #expect(header.contains("local R = {id = 1, queue = 2, data = 3,"))
         #expect(header.contains("local function add_row(rows) local at = #rows rows[at + 1] = false "))
         #expect(header.contains("rows[at + \(Lease.Row.allCases.count)] = false return at end"))

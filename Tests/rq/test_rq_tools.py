@@ -56,6 +56,12 @@ def test_named_lease_shows_as_an_rq_worker(stack, client, r, rqcli, dashboard):
     client.ok({"op": "ack", "id": leased["id"], "lease": leased["lease"]})
     out = rqcli.info()
     assert re.search(r"^worker gw-named-1 \(.*\) idle named\.", out, re.M), out
+    # Its counters and its connection's address, as RQ shows a worker's.
+    assert re.search(r"^worker gw-named-1 \(None (127\.0\.0\.1:\d+|unix) None\) idle named\. jobs: 1 finished, 0 failed$", out, re.M), out
+    failing = lease(client, "named", worker="gw-named-1")
+    client.ok({"op": "fail", "id": failing["id"], "lease": failing["lease"], "error": "boom", "retry": False})
+    assert "jobs: 1 finished, 1 failed" in rqcli.info(), rqcli.info()
+    client.ok({"op": "requeue", "id": failing["id"]})
     workers = {w["name"]: w for w in dashboard.json("/0/data/workers.json")["workers"]}
     assert set(workers) == {"gw-named-1"}
     assert workers["gw-named-1"]["state"] == "idle" and workers["gw-named-1"]["current_job"] == "idle"

@@ -2,7 +2,7 @@
 /// `{"op":"lease","queues":[Q,...],"wait":S,"count":N,"lease_for":S,"worker":W}` ->
 /// `{"ok":true,"job":{...}|null}`, or with `count`: `{"ok":true,"jobs":[...]}`
 enum Lease: OpHandler {
-    enum Argument: Int, ScriptNames { case count, lease_for, worker, queue_count }
+    enum Argument: Int, ScriptNames { case count, lease_for, worker, peer, queue_count }
     /// One row per leased job, flat.
     enum Row: Int, ScriptNames {
         case id, queue, data, meta, retries_left, attempt, expires_at, lease, lease_seconds
@@ -57,8 +57,10 @@ enum Lease: OpHandler {
     }
 
     static func run(_ p: Params, _ g: Gateway, _ reply: ReplyTicket) {
+        // A named worker shows in RQ with its connection's address (only it needs one).
+        let peer = p.worker.isEmpty ? "" : reply.session.connection.peer
         g.waiters.start(LeaseWaiter(reply: reply, queues: p.queues, deadlineMs: g.loop.nowMs + p.waitMs,
-                                    take: { done in take(p, g, done) },
+                                    take: { done in take(p, peer: peer, g, done) },
                                     answer: { jobs, shutdown in render(jobs, shutdown: shutdown, p, g, reply) },
                                     giveBack: { jobs in giveBack(jobs, g) }))
     }
@@ -87,13 +89,14 @@ enum Lease: OpHandler {
 
     /// One attempt at taking jobs; `done` gets the jobs (possibly none) and whether undecodable
     /// jobs were taken out of the way (then another attempt may find good ones).
-    private static func take(_ p: Params, _ g: Gateway, _ done: @escaping (LeaseWaiter.Taken) -> Void) {
+    private static func take(_ p: Params, peer: String, _ g: Gateway, _ done: @escaping (LeaseWaiter.Taken) -> Void) {
         var tokens: [String] = []
         for _ in 0..<p.count { tokens.append(g.ids.leaseToken()) }
         g.store.run(script, argCount: Argument.allCases.count + p.queues.count + p.count) { args in
             args.put(Argument.count, p.count)
             args.put(Argument.lease_for, p.leaseFor)
             args.put(Argument.worker, p.worker)
+            args.put(Argument.peer, peer)
             args.put(Argument.queue_count, p.queues.count)
             for q in p.queues { args.arg(q) }
             for t in tokens { args.arg(t) }

@@ -60,7 +60,7 @@ local function ack(id, token, value)
     if string.sub(member, 1, 10) == 'LEASE_LOST' and finished_by(id, token) then return 'finished', false end
     return redis.error_reply(member)
   end
-  execution_ended(id, token, f[1] or false)
+  execution_ended(id, token, f[1] or false, 'successful_job_count')
   local awaited = f[5] or false
   local job, results = k_job(id), k_results(id)
   local ttl = tonumber(f[2]) or DEFAULT_RESULT_TTL

@@ -1,8 +1,8 @@
 -- lease.lua: takes up to `count` jobs from the queues in strict priority order.
 -- KEYS: none (derived).
 -- ARGV: the arguments named in Lease.swift (A.count, A.lease_for: '' = each job's timeout,
---   default 180; A.worker, A.queue_count), then that many queue names, then `count` fresh
---   lease tokens.
+--   default 180; A.worker, A.peer: the client's address, A.queue_count), then that many queue
+--   names, then `count` fresh lease tokens.
 -- Returns {rows, shutdown}: a row per leased job, flat (R.id, R.queue, R.data, ...: see add_row
 -- and Lease.Row), and 1 when RQ's shutdown command was sent to this named worker (then nothing
 -- is leased, and the command is used up); or WRONG_TYPE (see queue_keys_error). Ids whose job
@@ -52,7 +52,7 @@ for i = 1, nq do
           if f[6] or f[7] then redis.call('PERSIST', job) end
           leases[#leases + 1] = expires
           leases[#leases + 1] = id .. ':' .. token
-          if worker ~= '' then execution_started(worker, queues, id, token, NOW + seconds) end
+          if worker ~= '' then execution_started(worker, queues, ARGV[A.peer], id, token, NOW + seconds) end
           local at = add_row(rows)
           rows[at + R.id], rows[at + R.queue], rows[at + R.data] = id, q, f[1]
           rows[at + R.meta], rows[at + R.retries_left] = f[3] or false, f[4] or false

@@ -395,14 +395,17 @@ local function expire_or_persist(key, ttl)
 end
 
 -- A named worker's lease as RQ shows one: the worker hash (`rq info` lists it, busy, with its
--- current job: RQ 2 reads current_job, RQ 3 the worker's executions set) and the execution
--- keys. They outlive the lease by a minute, as RQ's do.
-local function execution_started(w, queues, id, token, expires)
+-- current job: RQ 2 reads current_job, RQ 3 the worker's executions set; `peer`, the lease's
+-- connection, as its ip_address) and the execution keys. They outlive the lease by a minute, as
+-- RQ's do.
+local function execution_started(w, queues, peer, id, token, expires)
   local ttl = math.ceil(expires - NOW) + 60
   local wkey = k_worker(w)
-  if redis.call('EXISTS', wkey) == 0 then redis.call('HSET', wkey, 'birth', NOW_TS) end
+  if redis.call('EXISTS', wkey) == 0 then
+    redis.call('HSET', wkey, 'birth', NOW_TS, 'successful_job_count', 0, 'failed_job_count', 0)
+  end
   redis.call('HSET', wkey, 'name', w, 'queues', table.concat(queues, ','), 'state', 'busy',
-    'current_job', id, 'last_heartbeat', NOW_TS, 'version', 'jobgate')
+    'current_job', id, 'last_heartbeat', NOW_TS, 'version', 'jobgate', 'ip_address', peer)
   redis.call('EXPIRE', wkey, math.max(ttl, 480))
   redis.call('SADD', 'rq:workers', wkey)
   for _, q in ipairs(queues) do redis.call('SADD', 'rq:workers:' .. q, wkey) end
@@ -428,13 +431,17 @@ end
 
 -- A lease ended (settled, expired or deleted): its execution goes, and its named worker is idle
 -- again unless it has moved on to another job. `w` is the job's worker_name when the caller
--- has already read it.
-local function execution_ended(id, token, w)
+-- has already read it. `counted`, when the attempt finished or failed, is the worker's counter
+-- RQ's `rq info` shows ('successful_job_count' or 'failed_job_count'; RQ counts every failed
+-- attempt, retried or not).
+local function execution_ended(id, token, w, counted)
   if w == nil then w = redis.call('HGET', k_job(id), 'worker_name') end
   if not w or w == '' then return end
   redis.call('DEL', k_execution(id, token))
   redis.call('ZREM', k_executions(id), token)
   redis.call('SREM', k_worker_executions(w), id .. ':' .. token)
+  -- Only a live worker hash counts: HINCRBY would make one without its expiry.
+  if counted and redis.call('EXISTS', k_worker(w)) == 1 then redis.call('HINCRBY', k_worker(w), counted, 1) end
   if redis.call('HGET', k_worker(w), 'current_job') == id then
     redis.call('HDEL', k_worker(w), 'current_job')
     redis.call('HSET', k_worker(w), 'state', 'idle')

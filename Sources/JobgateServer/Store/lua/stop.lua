@@ -35,6 +35,6 @@ token = string.sub(member, #id + 2)
 redis.call('ZREM', k_wip(q), member)
 limit_freed(q)
 redis.call('HSET', k_job(id), 'jobgate_stopped_lease', token)
-execution_ended(id, token, w)
+execution_ended(id, token, w, 'failed_job_count')
 fail_job(id, q, token, ARGV[A.exc_info], ARGV[A.exc_string], 'stopped')
 return 'stopped'
