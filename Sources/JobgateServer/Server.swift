@@ -194,7 +194,8 @@ public final class Server {
         sweeper.stop()
         scheduleRunner.stop()
         gateway.stopWaiting()
-        for s in Array(gateway.openSessions) { s.stopReading() }
+        let notRun = OpError(.unavailable, "the gateway is shutting down; this request was not run (send it again)")
+        for s in Array(gateway.openSessions) { s.stopReading(answeringHeldLinesWith: notRun) }
         let timer = LoopTimer(loop) { [unowned self] in self.checkDrained() }
         drainTimer = timer
         timer.start(afterMs: 0, repeatMs: 20)

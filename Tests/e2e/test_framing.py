@@ -1,6 +1,9 @@
 """The line protocol under pipelining, odd framing and hostile lines."""
 import json
+import signal
 import time
+
+import pytest
 
 from jobgate_harness import wait_until
 
@@ -96,22 +99,27 @@ def test_client_that_never_reads_is_bounded(stack):
     assert int(stack.redis.raw("LLEN", "rq:queue:flood")) == 10000
 
 
-def test_pipelined_lookups_of_big_results_never_read_are_bounded(stack):
+def _finished_with_big_result(stack, jid, queue="big"):
+    with stack.client(unix=True) as c:
+        c.ok({"op": "enqueue", "queue": queue, "func": "f", "id": jid})
+        lease = c.ok({"op": "lease", "queues": [queue]})["job"]["lease"]
+        c.ok({"op": "ack", "id": jid, "lease": lease, "result": "r" * 700_000})
+
+
+@pytest.mark.parametrize("op", ["job", "result"])
+def test_pipelined_lookups_of_big_results_never_read_are_bounded(stack, op):
     # 300 lookups of a job with a 700 KB result, pipelined by a client that does not read: each
     # reply is about 1 MB. The gateway runs at most 8 such bulky requests at once and none while
     # 4 MiB of replies wait for the client, so it neither asks Redis for 300 MB nor holds it.
     jid = "big-result"
-    with stack.client(unix=True) as c:
-        c.ok({"op": "enqueue", "queue": "big", "func": "f", "id": jid})
-        lease = c.ok({"op": "lease", "queues": ["big"]})["job"]["lease"]
-        c.ok({"op": "ack", "id": jid, "lease": lease, "result": "r" * 700_000})
+    _finished_with_big_result(stack, jid)
     reader = stack.client()
-    reader.send_raw((json.dumps({"op": "job", "id": jid}) + "\n").encode() * 300)
+    reader.send_raw((json.dumps({"op": op, "id": jid}) + "\n").encode() * 300)
     pid = stack.gateway.proc.pid
     before = rss_kib(pid)
     with stack.client(unix=True) as other:
         def looked_up():
-            return other.ok({"op": "stats"})["gateway"]["ops"].get("job", 0)
+            return other.ok({"op": "stats"})["gateway"]["ops"].get(op, 0)
         wait_until(lambda: looked_up() >= 4, what="the first lookups to run")
         # For a second, while the client reads nothing, the lookups stay held back.
         deadline = time.monotonic() + 1
@@ -122,3 +130,47 @@ def test_pipelined_lookups_of_big_results_never_read_are_bounded(stack):
         job = reader.reply()["job"]
         assert job["id"] == jid and len(job["result"]) == 700_000
     reader.close()
+
+
+def test_an_ack_behind_a_waiting_lease_and_big_lookups_runs_at_once(stack):
+    # A worker's connection: a lease waiting on an empty queue, 6 lookups of 1 MB replies that
+    # must wait for it (in order), then an ack. The ack must not wait for the lease too.
+    _finished_with_big_result(stack, "big-result")
+    with stack.client(unix=True) as c:
+        c.ok({"op": "enqueue", "queue": "work", "func": "f", "id": "work-1"})
+        held = c.ok({"op": "lease", "queues": ["work"], "lease_for": 30})["job"]
+    worker = stack.client()
+    worker.send_raw((json.dumps({"op": "lease", "queues": ["idle"], "wait": 20}) + "\n").encode()
+                    + (json.dumps({"op": "job", "id": "big-result"}) + "\n").encode() * 6)
+    with stack.client(unix=True) as other:
+        wait_until(lambda: other.ok({"op": "stats"})["gateway"]["ops"].get("job", 0) == 6, what="the lookups to run")
+        worker.send({"op": "ack", "id": "work-1", "lease": held["lease"]})
+        wait_until(lambda: other.ok({"op": "job", "id": "work-1"})["job"]["state"] == "finished", timeout=3,
+                   what="the ack to run while the lease still waits")
+        other.ok({"op": "enqueue", "queue": "idle", "func": "f", "id": "wakes"})
+    assert worker.reply()["job"]["id"] == "wakes"
+    assert all(worker.reply()["job"]["id"] == "big-result" for _ in range(6))
+    assert worker.reply() == {"ok": True, "state": "finished"}
+    worker.close()
+
+
+def test_lines_held_back_at_shutdown_are_answered_not_dropped(stack):
+    # A lease waits; 9 big lookups follow (8 run, the 9th waits its turn) and 5 enqueues behind
+    # them. A SIGTERM answers the lease, writes what ran, and answers the held lines UNAVAILABLE
+    # without running them: one reply per line.
+    _finished_with_big_result(stack, "big-result")
+    c = stack.client()
+    enqueues = [{"op": "enqueue", "queue": "late", "func": "f", "id": f"late-{i}"} for i in range(5)]
+    lines = [{"op": "lease", "queues": ["idle"], "wait": 20}] + [{"op": "job", "id": "big-result"}] * 9 + enqueues
+    c.send_raw("".join(json.dumps(line) + "\n" for line in lines).encode())
+    with stack.client(unix=True) as other:
+        wait_until(lambda: other.ok({"op": "stats"})["gateway"]["ops"].get("job", 0) == 8, what="8 lookups to run")
+    stack.gateway.proc.send_signal(signal.SIGTERM)
+    replies = [c.reply() for _ in lines]
+    assert replies[0] == {"ok": True, "job": None}
+    assert all(r["job"]["id"] == "big-result" for r in replies[1:9])
+    for r in replies[9:]:
+        assert r["ok"] is False and r["error"]["code"] == "UNAVAILABLE" and "not run" in r["error"]["message"], r
+    assert c.sock.recv(1) == b""  # then the gateway closes the connection
+    assert stack.gateway.proc.wait(timeout=10) == 0
+    assert stack.redis.raw("EXISTS", *[f"rq:job:late-{i}" for i in range(5)]).strip() == b"0"

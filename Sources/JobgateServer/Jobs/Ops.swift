@@ -18,8 +18,8 @@ struct Op: Sendable {
     let name: String
     /// Allowed before `auth` on a connection that needs it.
     let beforeAuth: Bool
-    /// Answers job bodies, possibly megabytes of them, at once (never after a wait): a
-    /// connection runs at most `SessionLimits.maxBulkyInFlight` of these at a time.
+    /// Answers job bodies, possibly megabytes of them: a connection runs at most
+    /// `SessionLimits.maxBulkyInFlight` of these at a time (see Session).
     let bulky: Bool
     let scripts: [Script]
     /// Decodes the request and runs it; a request it refuses throws before anything runs.
@@ -52,7 +52,7 @@ extension Gateway {
         Op("fail", Fail.self),
         Op("release", Release.self),
         Op("job", JobLookup.self, bulky: true),
-        Op("result", AwaitResult.self),
+        Op("result", AwaitResult.self, bulky: true),
         Op("stats", Stats.self),
         Op("failed", FailedJobs.self, bulky: true),
         Op("jobs", ListJobs.self, bulky: true),

@@ -13,11 +13,12 @@ public struct SessionLimits: Sendable {
     public var maxLine = 1 << 20
     /// Requests read but not yet answered before the session stops reading.
     public var maxOutstanding = 1024
-    /// Reply bytes not yet taken by the peer (written, or done ahead of an earlier reply) before
-    /// the session runs no more requests and stops reading.
+    /// Reply bytes written but not yet taken by the peer before the session runs no more
+    /// requests and stops reading.
     public var maxPendingOutput = 4 << 20
-    /// Requests whose replies may run to megabytes of job bodies (`job`, `jobs`, `failed`) in
-    /// flight at once: without it, 1024 pipelined lookups of 1 MB results, never read, held a GB.
+    /// Requests whose replies may run to megabytes of job bodies (`job`, `result`, `jobs`,
+    /// `failed`) in flight at once, until their replies are written: without it, 1024 pipelined
+    /// lookups of 1 MB results, never read, held a GB.
     public var maxBulkyInFlight = 8
 
     public init() {}
@@ -32,9 +33,10 @@ public final class Session: ConnectionDelegate {
     private var framer: LineFramer
     private var nextSeq: UInt64 = 0
     private var headSeq: UInt64 = 0
-    /// Replies completed before an earlier request's: they wait for their turn.
-    private var completedOutOfOrder: [UInt64: [UInt8]] = [:]
-    private var outOfOrderBytes = 0
+    /// Replies completed before an earlier request's: they wait for their turn. (The bulky ones
+    /// among them still count as in flight: so a request that waits, a lease, holds back at most
+    /// `maxBulkyInFlight` of them, while small requests behind it, an ack, still run.)
+    private var completedOutOfOrder: [UInt64: (bytes: [UInt8], bulky: Bool)] = [:]
     /// Lines read but not run: a request waits while running it would pass the session's bounds
     /// (requests in flight, bulky ones, reply bytes the peer has not taken), and every later line
     /// waits behind it, so requests still run in the order they came.
@@ -44,7 +46,8 @@ public final class Session: ConnectionDelegate {
         case tooLarge
     }
     private var runningWaiting = false
-    /// Requests in flight whose replies may be large (`ReplyTicket.markBulky`).
+    /// Requests whose replies may be large (`ReplyTicket.markBulky`), until their replies are
+    /// written.
     var bulkyInFlight = 0
     private var peerEnded = false
     /// Set once no further request may run (shutdown, too many failed logins): lines already
@@ -146,7 +149,7 @@ public final class Session: ConnectionDelegate {
 
     private var mayRunMore: Bool {
         output != nil || (outstanding < limits.maxOutstanding && bulkyInFlight < limits.maxBulkyInFlight
-                          && connection.pendingOutput + outOfOrderBytes < limits.maxPendingOutput)
+                          && connection.pendingOutput < limits.maxPendingOutput)
     }
 
     /// Runs waiting lines while the bounds allow. Not reentered: a request answered at once
@@ -182,18 +185,15 @@ public final class Session: ConnectionDelegate {
     }
 
     func complete(_ seq: UInt64, _ bytes: [UInt8], bulky: Bool) {
-        if bulky { bulkyInFlight -= 1 }
         guard !connection.isClosed else { return }
         guard seq == headSeq else {
-            completedOutOfOrder[seq] = bytes
-            outOfOrderBytes += bytes.count
+            completedOutOfOrder[seq] = (bytes, bulky)
             return
         }
-        send(bytes)
+        send(bytes, bulky: bulky)
         headSeq += 1
         while let next = completedOutOfOrder.removeValue(forKey: headSeq) {
-            outOfOrderBytes -= next.count
-            send(next)
+            send(next.bytes, bulky: next.bulky)
             headSeq += 1
         }
         runWaiting()
@@ -201,7 +201,8 @@ public final class Session: ConnectionDelegate {
         closeIfDone()
     }
 
-    private func send(_ bytes: [UInt8]) {
+    private func send(_ bytes: [UInt8], bulky: Bool) {
+        if bulky { bulkyInFlight -= 1 }
         if let output { output(bytes) } else { connection.write(bytes) }
     }
 
@@ -236,10 +237,17 @@ public final class Session: ConnectionDelegate {
         stopReading()
     }
 
-    /// Stops reading new requests (shutdown); replies still in flight are still written.
-    public func stopReading() {
+    /// Stops reading new requests (quit, too many failed logins, shutdown); replies still in
+    /// flight are still written. Lines read but held back are dropped, or, with `heldLines`,
+    /// answered with it (a shutdown: they were not run, and may be sent again elsewhere).
+    public func stopReading(answeringHeldLinesWith heldLines: OpError? = nil) {
         inputClosed = true
-        waiting.removeAll()
+        while waiting.pop() != nil {
+            guard let heldLines else { continue }
+            let ticket = ReplyTicket(session: self, seq: nextSeq, ref: nil)
+            nextSeq += 1
+            ticket.fail(heldLines)
+        }
         peerEnded = true
         connection.pauseReading()
         closeIfDone()
