@@ -307,3 +307,94 @@ def test_an_enqueue_that_failed_mid_call_leaves_nothing_to_the_next_call(stack):
         assert r["error"]["code"] == "INTERNAL" and "WRONGTYPE" in r["error"]["message"], r
         c.ok({"op": "enqueue", "queue": "leak", "func": "f", "id": "next"})
         assert stack.redis.raw("LRANGE", "rq:queue:leak", "0", "-1").split() == [b"parent", b"next"]
+
+
+def test_a_lease_drops_a_queued_id_whose_key_is_not_a_job_and_takes_the_rest(stack):
+    with stack.client(unix=True) as c:
+        c.ok({"op": "enqueue", "queue": "mixed", "func": "f", "id": "good-1"})
+        stack.redis.cli("SET", "rq:job:bad-1", "not a hash")
+        stack.redis.cli("RPUSH", "rq:queue:mixed", "bad-1")
+        c.ok({"op": "enqueue", "queue": "mixed", "func": "f", "id": "good-2"})
+        jobs = c.ok({"op": "lease", "queues": ["mixed"], "count": 3})["jobs"]
+        assert [j["id"] for j in jobs] == ["good-1", "good-2"]
+        held = stack.redis.raw("ZRANGE", "rq:wip:mixed", "0", "-1").split()
+        assert sorted(m.split(b":")[0] for m in held) == [b"good-1", b"good-2"]
+        assert stack.redis.raw("GET", "rq:job:bad-1").strip() == b"not a hash"
+
+
+def test_a_named_lease_refuses_when_rq_worker_keys_were_overwritten(stack):
+    stack.redis.cli("SET", "rq:workers", "not a set")
+    with stack.client(unix=True) as c:
+        c.ok({"op": "enqueue", "queue": "wq", "func": "f", "id": "wq-1"})
+        r = c.call({"op": "lease", "queues": ["wq"], "worker": "wk1"})
+        assert r["error"]["code"] == "WRONG_TYPE" and "rq:workers holds a string" in r["error"]["message"], r
+        assert stack.redis.raw("LRANGE", "rq:queue:wq", "0", "-1").split() == [b"wq-1"]
+        assert c.ok({"op": "job", "id": "wq-1"})["job"]["state"] == "queued"
+
+
+@pytest.mark.parametrize("key, request_", [
+    ("rq:finished:{q}", {"op": "ack"}),
+    ("rq:failed:{q}", {"op": "fail", "error": "boom", "retry": False}),
+    ("rq:scheduled:{q}", {"op": "release", "delay": 60}),
+    ("rq:canceled:{q}", {"op": "ack"}),
+    ("rq:worker:wk2", {"op": "heartbeat"}),
+    ("rq:worker:wk2:executions", {"op": "ack"}),
+], ids=["ack-finished", "fail-failed", "release-scheduled", "ack-canceled", "heartbeat-worker", "ack-executions"])
+def test_a_settling_op_refuses_before_writing_when_a_key_was_overwritten(stack, key, request_):
+    """The lease keeps the job (still started, still in rq:wip) so the same request succeeds
+    once the key is put right, where the op used to end the lease and then fail half-way."""
+    q = "settle"
+    with stack.client(unix=True) as c:
+        c.ok({"op": "enqueue", "queue": q, "func": "f", "id": "s-1"})
+        job = c.ok({"op": "lease", "queues": [q], "worker": "wk2"})["job"]
+        stack.redis.cli("DEL", key.format(q=q))
+        stack.redis.cli("SET", key.format(q=q), "not what RQ keeps")
+        request = {**request_, "id": "s-1", "lease": job["lease"]}
+        r = c.call(request)
+        assert r["error"]["code"] == "WRONG_TYPE" and key.format(q=q) in r["error"]["message"], r
+        assert c.ok({"op": "job", "id": "s-1"})["job"]["state"] == "started"
+        assert stack.redis.raw("ZSCORE", f"rq:wip:{q}", f"s-1:{job['lease']}").strip() != b""
+        stack.redis.cli("DEL", key.format(q=q))
+        assert c.ok(request)["ok"] is True
+
+
+def test_the_sweep_goes_on_past_a_queue_whose_key_was_overwritten_and_says_so(stack):
+    stack.redis.cli("SADD", "rq:queues", "rq:queue:sx")
+    stack.redis.cli("SET", "rq:scheduled:sx", "not a zset")
+    with stack.client(unix=True) as c:
+        for i in range(4):  # queues on both sides of sx in SMEMBERS order
+            c.ok({"op": "enqueue", "queue": f"sw{i}", "func": "f", "id": f"sw-{i}"})
+            c.ok({"op": "lease", "queues": [f"sw{i}"], "lease_for": 1})
+        c.ok({"op": "enqueue", "queue": "sw0", "func": "f", "id": "later", "delay": 1})
+        wait_until(lambda: all(c.ok({"op": "job", "id": f"sw-{i}"})["job"]["state"] == "failed" for i in range(4))
+                   and c.ok({"op": "job", "id": "later"})["job"]["state"] == "queued", timeout=10,
+                   what="leases to expire and the scheduled job to move in the other queues")
+    lines = [l for l in stack.gateway.read_log().splitlines() if "sweep incomplete" in l]
+    assert len(lines) == 1 and "rq:scheduled:sx holds a string" in lines[0], lines
+
+
+def test_an_internal_error_is_logged_with_its_op(stack):
+    with stack.client(unix=True) as c:
+        c.ok({"op": "enqueue", "queue": "q", "func": "f", "id": "odd-results"})
+        stack.redis.cli("SET", "rq:results:odd-results", "not a stream")
+        for _ in range(3):
+            assert c.call({"op": "job", "id": "odd-results"})["error"]["code"] == "INTERNAL"
+    lines = [l for l in stack.gateway.read_log().splitlines() if "request failed with INTERNAL" in l]
+    assert len(lines) == 1 and "op=job" in lines[0] and "WRONGTYPE" in lines[0], lines  # once a second at most
+
+
+@pytest.mark.parametrize("key, request_, state", [
+    ("rq:canceled:{q}", {"op": "cancel", "id": "c-1"}, "queued"),
+    ("rq:finished:{q}", {"op": "delete", "id": "c-1"}, "queued"),
+    ("rq:scheduled:{q}", {"op": "empty", "queue": "{q}"}, "queued"),
+], ids=["cancel", "delete", "empty"])
+def test_queue_ops_refuse_before_writing_when_a_key_was_overwritten(stack, key, request_, state):
+    q = "qops"
+    with stack.client(unix=True) as c:
+        c.ok({"op": "enqueue", "queue": q, "func": "f", "id": "c-1"})
+        stack.redis.cli("SET", key.format(q=q), "not what RQ keeps")
+        request = {k: v.format(q=q) if isinstance(v, str) else v for k, v in request_.items()}
+        r = c.call(request)
+        assert r["error"]["code"] == "WRONG_TYPE" and key.format(q=q) in r["error"]["message"], r
+        assert c.ok({"op": "job", "id": "c-1"})["job"]["state"] == state
+        assert stack.redis.raw("LRANGE", f"rq:queue:{q}", "0", "-1").split() == [b"c-1"]

@@ -328,10 +328,11 @@ def test_undecodable_data_is_failed_not_handed_out(stack, client):
 
 
 def test_redis_error_is_internal_and_connection_survives(stack, client):
-    # A job key holding a string: no check expects it (a queue's keys get WRONG_TYPE, test_edges).
-    stack.redis.raw("SET", "rq:job:broken", "not a hash")
-    stack.redis.raw("RPUSH", "rq:queue:broken", "broken")
-    r = client.call({"op": "lease", "queues": ["broken"]})
+    # A job's results key holding a string: no check expects it (the keys ops write get
+    # WRONG_TYPE, test_edges), and reading it fails in Redis.
+    enqueue(client, id="broken")
+    stack.redis.raw("SET", "rq:results:broken", "not a stream")
+    r = client.call({"op": "job", "id": "broken"})
     assert r["error"]["code"] == "INTERNAL" and "WRONGTYPE" in r["error"]["message"]
     assert client.ok({"op": "ping"})["redis"] == "ready"
 

@@ -37,6 +37,7 @@ public final class Gateway: RequestHandler {
     lazy var results = ResultWaiters(gateway: self)
     private(set) var sessions: [UInt64: Session] = [:]
     var counters = Counters()
+    private var internalErrors = InternalErrorLog()
     lazy var loginThrottle = LoginThrottle(loop: loop)
     lazy var lostLeases = LostLeases(gateway: self)
     let startedMs: UInt64
@@ -86,9 +87,11 @@ public final class Gateway: RequestHandler {
         timer?.start(afterMs: ms)
     }
 
-    public func replied(slot: Int, startedNs: UInt64, failed: Bool) {
+    public func replied(slot: Int, startedNs: UInt64, error: OpError?) {
         counters.observe(slot, seconds: Double(loop.preciseNs - startedNs) / 1e9)
-        if failed { counters.errors += 1 }
+        guard let error else { return }
+        counters.errors += 1
+        if error.code == .internal { internalErrors.report(error, op: Counters.opNames[slot], nowMs: loop.nowMs) }
     }
 
     /// Parse, reject with one uniform reply, act: beanstalkd's dispatch_cmd over the op table.

@@ -4,13 +4,16 @@
 /// reads Redis's clock, so concurrent sweeps never move a job twice.
 final class Sweeper {
     enum Argument: Int, ScriptNames { case limit, exc_info, exc_string, lock_owner }
-    enum Row: Int, ScriptNames { case promoted, expired, expired_ids }
+    enum Row: Int, ScriptNames { case promoted, expired, expired_ids, problem }
 
     static let script = Script("sweep", PackageResources.sweep_lua, arguments: Argument.names, row: Row.names, writes: true)
 
     private unowned let gateway: Gateway
     private lazy var timer = LoopTimer(gateway.loop) { [unowned self] in self.sweep() }
     private var running = false
+    /// What kept the last sweep from some or all of its work (a key another program wrote, or
+    /// the script's own failure): logged when it changes, not on every sweep.
+    private var problem: String?
     private let expiredText: [UInt8]
     private let expiredTextBase64: [UInt8]
 
@@ -26,6 +29,16 @@ final class Sweeper {
     }
 
     func stop() { timer.stop() }
+
+    private func report(_ now: String?) {
+        guard now != problem else { return }
+        if let now {
+            Log.warn("sweep incomplete: leases there do not expire and scheduled jobs do not move", ["problem": now])
+        } else {
+            Log.info("sweep complete again")
+        }
+        problem = now
+    }
 
     /// The ids the sweep named, and how many it did not: `a,b,c (+4 more)`.
     private static func listed(_ ids: RedisReply, of total: Int) -> String {
@@ -46,7 +59,16 @@ final class Sweeper {
             args.put(Argument.lock_owner, gateway.config.schedulerLockOwner)
         } done: { [unowned self] result in
             running = false
-            guard case .success(let counts) = result else { return }
+            let counts: RedisReply
+            switch result {
+            case .success(let reply):
+                counts = reply
+                report(reply[Row.problem].isNil ? nil : "a queue was left unswept: " + reply[Row.problem].string)
+            case .failure(let error) where error.code != .unavailable:  // Redis's own troubles are logged as such
+                return report("the sweep failed: " + error.message)
+            case .failure:
+                return
+            }
             gateway.counters.redisRoundTrip = Double(gateway.loop.preciseNs - sent) / 1e9
             let promoted = counts[Row.promoted].integer, expired = counts[Row.expired].integer
             gateway.counters.promoted += promoted

@@ -2,8 +2,9 @@
 public protocol RequestHandler: AnyObject {
     func handle(_ request: inout Request, reply: ReplyTicket)
     func sessionClosed(_ session: Session)
-    /// A timed request was answered (for latency histograms and error counts).
-    func replied(slot: Int, startedNs: UInt64, failed: Bool)
+    /// A timed request was answered (for latency histograms and error counts), with `error` if
+    /// it failed.
+    func replied(slot: Int, startedNs: UInt64, error: OpError?)
     /// Milliseconds of the loop's clock, and a way to run something later on the loop.
     var nowMs: UInt64 { get }
     func after(ms: UInt64, _ body: @escaping () -> Void)
@@ -279,7 +280,7 @@ public struct ReplyTicket {
     public func ok(_ body: (inout JSONWriter) -> Void = { _ in }) {
         var w = opening(ok: true)
         body(&w)
-        deliver(&w, failed: false)
+        deliver(&w, error: nil)
     }
 
     /// Answers a script's reply with `render` (which may still refuse it), or the error that
@@ -291,7 +292,7 @@ public struct ReplyTicket {
         case .success(let value):
             var w = opening(ok: true)
             do { try render(value, &w) } catch { return fail(error) }
-            deliver(&w, failed: false)
+            deliver(&w, error: nil)
         }
     }
 
@@ -301,7 +302,7 @@ public struct ReplyTicket {
         w.key("error")
         w.errorObject(e)
         if let id = e.id { w.key("id"); w.string(id) }
-        deliver(&w, failed: true)
+        deliver(&w, error: e)
     }
 
     private func opening(ok: Bool) -> JSONWriter {
@@ -311,10 +312,10 @@ public struct ReplyTicket {
         return w
     }
 
-    private func deliver(_ w: inout JSONWriter, failed: Bool) {
+    private func deliver(_ w: inout JSONWriter, error: OpError?) {
         w.raw("}\n")
         session.complete(seq, w.bytes, bulky: bulky)
-        if let timing { session.handler.replied(slot: timing.slot, startedNs: timing.startedNs, failed: failed) }
+        if let timing { session.handler.replied(slot: timing.slot, startedNs: timing.startedNs, error: error) }
     }
 }
 

@@ -51,20 +51,19 @@ end
 -- Returns the job's new state and its queue (false when this ack changed nothing), or an error
 -- reply.
 local function ack(id, token, value)
-  local q, member, f = held_lease(id, token, true,
-    'worker_name', 'result_ttl', 'repeats_left', 'repeat_intervals', 'jobgate_awaited',
-    'rate_limit_key', 'rate_limit_concurrency')
+  local q, member, f, w = held_lease(id, token, true,
+    'result_ttl', 'repeats_left', 'repeat_intervals', 'jobgate_awaited', 'rate_limit_key', 'rate_limit_concurrency')
   if not q then
     -- The same ack again (its reply was lost to a broken connection or a timeout): answered
     -- as the first one was, so a client may always retry an ack.
     if string.sub(member, 1, 10) == 'LEASE_LOST' and finished_by(id, token) then return 'finished', false end
     return redis.error_reply(member)
   end
-  execution_ended(id, token, f[1] or false, 'successful_job_count')
-  local awaited = f[5] or false
+  execution_ended(id, token, w, 'successful_job_count')
+  local awaited = f[4] or false
   local job, results = k_job(id), k_results(id)
-  local ttl = tonumber(f[2]) or DEFAULT_RESULT_TTL
-  local slot = limit_key(f[6], f[7])
+  local ttl = tonumber(f[1]) or DEFAULT_RESULT_TTL
+  local slot = limit_key(f[5], f[6])
   if has_dependents then release_dependents(id, false) end
   if ttl == 0 then
     redis.call('DEL', job, results, k_dependencies(id))
@@ -85,10 +84,10 @@ local function ack(id, token, value)
   run_entries[#run_entries + 1] = ttl == -1 and '+inf' or SEC + ttl
   run_entries[#run_entries + 1] = id
   expire_or_persist(results, ttl)
-  local repeats = tonumber(f[3]) or 0
+  local repeats = tonumber(f[2]) or 0
   if repeats > 0 then
     local interval = 0
-    local ok, intervals = pcall(cjson.decode, f[4] or '[]')
+    local ok, intervals = pcall(cjson.decode, f[3] or '[]')
     if ok and type(intervals) == 'table' and #intervals > 0 then
       interval = tonumber(intervals[1]) or 0
       if #intervals > 1 then

@@ -1,13 +1,15 @@
 -- cancel.lua: cancels a job that has not started, RQ's way (status canceled, rq:canceled).
 -- KEYS: none (derived).
 -- ARGV: A.id.
--- Returns 'canceled'; NOT_FOUND, or WRONG_STATE when the job is not queued, scheduled, deferred
+-- Returns 'canceled'; NOT_FOUND, WRONG_TYPE (see queue_keys_error), or WRONG_STATE when the job is not queued, scheduled, deferred
 -- or rate_limited. A rate-limited job leaves its key's line, and its slot goes on (RQ's cancel).
 
 local id = ARGV[A.id]
 local f = redis.call('HMGET', k_job(id), 'status', 'origin', 'rate_limit_key', 'rate_limit_concurrency')
 if not f[2] then return redis.error_reply('NOT_FOUND no job ' .. id) end
 local status, q = f[1], f[2]
+local bad_key = queue_keys_error(q)
+if bad_key then return redis.error_reply(bad_key) end
 if status ~= 'queued' and status ~= 'scheduled' and status ~= 'deferred' and status ~= 'rate_limited' then
   return redis.error_reply('WRONG_STATE job ' .. id .. ' is ' .. tostring(status) ..
     '; only queued, scheduled, deferred or rate_limited jobs can be canceled')

@@ -2,12 +2,14 @@
 -- too: its holder's ack answers NOT_FOUND.
 -- KEYS: none (derived).
 -- ARGV: A.id.
--- Returns 'deleted'; NOT_FOUND when there is no such job.
+-- Returns 'deleted'; NOT_FOUND when there is no such job, WRONG_TYPE (see queue_keys_error).
 
 local id = ARGV[A.id]
 local f = redis.call('HMGET', k_job(id), 'origin', 'rate_limit_key', 'rate_limit_concurrency')
 local q = f[1]
 if not q then return redis.error_reply('NOT_FOUND no job ' .. id) end
+local bad_key = queue_keys_error(q)
+if bad_key then return redis.error_reply(bad_key) end
 redis.call('LREM', k_queue(q), 0, id)
 for _, key in ipairs({k_scheduled(q), k_deferred(q), k_failed(q), k_finished(q), k_canceled(q)}) do
   redis.call('ZREM', key, id)

@@ -3,11 +3,14 @@
 -- KEYS: none (derived).
 -- ARGV: A.queue, A.limit (most list entries to remove in this call).
 -- Each call is atomic; a whole queue is emptied by calling again until nothing is left.
--- Returns a row (R.deleted: entries removed from the list, R.queued: entries left in it).
+-- Returns a row (R.deleted: entries removed from the list, R.queued: entries left in it), or
+-- WRONG_TYPE (see queue_keys_error).
 -- An entry whose job is not queued there any more (a leftover RQ tolerates too) only leaves
 -- the list: its job lives on wherever it is.
 
 local q, limit = ARGV[A.queue], tonumber(ARGV[A.limit])
+local bad_key = queue_keys_error(q)
+if bad_key then return redis.error_reply(bad_key) end
 local ids = redis.call('LRANGE', k_queue(q), 0, limit - 1)
 if #ids > 0 then redis.call('LTRIM', k_queue(q), #ids, -1) end
 for _, id in ipairs(ids) do

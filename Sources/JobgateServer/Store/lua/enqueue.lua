@@ -10,7 +10,8 @@
 --   becomes ready, as RQ's do.
 -- Returns a row per job, flat (see add_row): R.state 'queued', 'rate_limited', 'scheduled' or
 -- 'deferred', or an error reply for that job (DUPLICATE, NOT_FOUND for a missing parent,
--- WRONG_TYPE for a queue whose keys another program wrote: see queue_keys_error);
+-- WRONG_TYPE for a key of its queue, parents or rate limit that another program wrote: see
+-- key_error; all are checked before the job's first write);
 -- R.run_at for a scheduled job. A job depending on unfinished jobs is deferred RQ's way
 -- (rq:deferred, both dependency sets) until they all finish.
 -- What comes before the function this file returns is made once, with the script's function
@@ -82,8 +83,8 @@ local function enqueue_one(ARGV, b)
   end
   local slot = limit_key(ARGV[b + A.rate_limit_key], ARGV[b + A.rate_limit_concurrency])
   if status == 'queued' and slot then status = 'rate_limited' end
-  local registry = status == 'deferred' and k_deferred(q) or status == 'scheduled' and k_scheduled(q)
-  bad_key = registry and key_error(registry, 'zset')
+  bad_key = slot and (key_error(RL_KEYS, 'set') or key_error(k_rl(slot), 'hash')
+    or key_error(k_rl_allowed(slot), 'zset') or key_error(k_rl_waiting(slot), 'zset'))
   if bad_key then return redis.error_reply(bad_key) end
   register_queue(q)
   if #parents > 0 then redis.call('SADD', k_dependencies(id), unpack(parents)) end

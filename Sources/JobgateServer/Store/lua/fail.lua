@@ -6,9 +6,9 @@
 -- Returns a row (R.state, R.retries_left, R.retry_at, R.queue); NOT_FOUND or LEASE_LOST as errors.
 
 local id, token = ARGV[A.id], ARGV[A.lease]
-local q, member, f = held_lease(id, token, true, 'worker_name')
+local q, member, _, w = held_lease(id, token, true)
 if not q then return redis.error_reply(member) end
-execution_ended(id, token, f[1] or false, 'failed_job_count')
+execution_ended(id, token, w, 'failed_job_count')
 local row = new_row()
 row[R.state], row[R.retries_left], row[R.retry_at] =
   retry_or_fail(id, q, token, ARGV[A.retry] == '1', ARGV[A.exc_info], ARGV[A.exc_string])

@@ -9,7 +9,7 @@
 -- sent to the lease's named worker); NOT_FOUND, LEASE_LOST or STOPPED as error replies.
 
 local id, token = ARGV[A.id], ARGV[A.lease]
-local q, member, f = held_lease(id, token, false, 'jobgate_lease', 'worker_name', 'meta')
+local q, member, f, w = held_lease(id, token, false, 'jobgate_lease', 'meta')
 if not q then return redis.error_reply(member) end
 local row = new_row()
 local extend = ARGV[A.extend]
@@ -18,13 +18,13 @@ if tonumber(extend) == 0 then
 else
   local expires = NOW + (tonumber(extend) or tonumber(f[1]) or DEFAULT_TIMEOUT)
   redis.call('ZADD', k_wip(q), 'XX', num(expires), member)
-  if f[2] and f[2] ~= '' then execution_extended(f[2], id, token, expires) end
+  if w ~= '' then execution_extended(w, id, token, expires) end
   row[R.expires_at] = num(expires)
 end
 local fields = {'last_heartbeat', NOW_TS}
 local meta = ARGV[A.meta]
 if ARGV[A.progress] ~= '' then
-  local ok, decoded = pcall(cjson.decode, meta ~= '' and meta or f[3] or '{}')
+  local ok, decoded = pcall(cjson.decode, meta ~= '' and meta or f[2] or '{}')
   if not ok or type(decoded) ~= 'table' then decoded = {} end
   decoded.progress = tonumber(ARGV[A.progress])
   meta = cjson.encode(decoded)
@@ -34,5 +34,5 @@ if meta ~= '' then
   fields[#fields + 1] = meta
 end
 redis.call('HSET', k_job(id), unpack(fields))
-row[R.shutdown] = (f[2] and f[2] ~= '' and redis.call('EXISTS', 'jobgate:shutdown:' .. f[2])) or 0
+row[R.shutdown] = (w ~= '' and redis.call('EXISTS', 'jobgate:shutdown:' .. w)) or 0
 return row

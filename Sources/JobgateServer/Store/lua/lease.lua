@@ -18,9 +18,15 @@ local nq = tonumber(ARGV[A.queue_count])
 local queues = worker ~= '' and {unpack(ARGV, A.tail, A.tail + nq - 1)} or NONE
 local first_token = A.tail + nq
 local rows, taken = {}, 0
--- A queue whose keys another program wrote fails the lease before it takes anything.
+-- A queue whose keys another program wrote fails the lease before it takes anything, and so do
+-- a named worker's keys.
 for i = 1, nq do
-  local bad_key = queue_keys_error(ARGV[A.tail + i - 1])
+  local q = ARGV[A.tail + i - 1]
+  local bad_key = queue_keys_error(q) or (worker ~= '' and key_error('rq:workers:' .. q, 'set'))
+  if bad_key then return redis.error_reply(bad_key) end
+end
+if worker ~= '' then
+  local bad_key = worker_keys_error(worker)
   if bad_key then return redis.error_reply(bad_key) end
 end
 if worker ~= '' and redis.call('DEL', 'jobgate:shutdown:' .. worker) == 1 then return {rows, 1} end
@@ -37,8 +43,10 @@ for i = 1, nq do
       local leases = {}  -- score, member pairs: one ZADD per LPOP
       for _, id in ipairs(ids) do
         local job = k_job(id)
-        local f = redis.call('HMGET', job, 'data', 'timeout', 'meta', 'retries_left', 'jobgate_attempts', 'ttl', 'failure_ttl')
-        if f[1] then
+        -- An id whose key is not a job hash (another program wrote it) is dropped like a gone job,
+        -- rather than failing the lease with the ids before it popped.
+        local f = redis.pcall('HMGET', job, 'data', 'timeout', 'meta', 'retries_left', 'jobgate_attempts', 'ttl', 'failure_ttl')
+        if not f.err and f[1] then
           local seconds = lease_for or tonumber(f[2]) or DEFAULT_TIMEOUT
           -- RQ's timeout -1 means "no limit"; a lease must still end, heartbeats extend it.
           if seconds <= 0 then seconds = DEFAULT_TIMEOUT end

@@ -214,16 +214,25 @@ local function key_error(key, want)
   return checked[key] and 'WRONG_TYPE ' .. checked[key] or nil
 end
 
--- The keys every enqueue and lease of a queue writes: its list and its started registry (cached
--- by queue name, which costs a batch less than a key name per job).
+-- The keys the ops on a queue's jobs write: RQ's list of queues, the queue's list and its
+-- registries (cached by queue name, which costs a batch less than a key name per job).
 local function queue_keys_error(q)
   checked = checked or {}
   local known = checked[q]
   if known == nil then
-    known = key_error(k_queue(q), 'list') or key_error(k_wip(q), 'zset') or false
+    known = key_error(QUEUES, 'set') or key_error(k_queue(q), 'list') or key_error(k_wip(q), 'zset')
+      or key_error(k_scheduled(q), 'zset') or key_error(k_deferred(q), 'zset')
+      or key_error(k_finished(q), 'zset') or key_error(k_failed(q), 'zset')
+      or key_error(k_canceled(q), 'zset') or false
     checked[q] = known
   end
   return known or nil
+end
+
+-- The keys a named worker's leases write (see execution_started): RQ's worker set, the worker's
+-- hash and its executions set.
+local function worker_keys_error(w)
+  return key_error('rq:workers', 'set') or key_error(k_worker(w), 'hash') or key_error(k_worker_executions(w), 'set')
 end
 
 local function register_queue(q)
@@ -312,15 +321,18 @@ local function schedule(id, q, at)
   return add_scheduled(id, q, at)
 end
 
--- The lease named by (id, token), if it still holds the job: returns the queue, the wip member
--- and the job's values of the fields named after `take` (read in the same HMGET). A lease
+-- The lease named by (id, token), if it still holds the job: returns the queue, the wip member,
+-- the job's values of the fields named after `take` (read in the same HMGET) and its
+-- worker_name ('' for none); or nil and the error (NOT_FOUND, WRONG_TYPE, STOPPED, LEASE_LOST). A lease
 -- holds the job while its entry is in the queue's started registry, past its expiry too until
 -- a sweep takes it back, so heartbeat, ack, fail and release agree on it. With `take`, the
 -- lease is also ended (the ZREM is the check).
 local function held_lease(id, token, take, ...)
-  local f = redis.call('HMGET', k_job(id), 'origin', ...)
-  local q = f[1]
+  local f = redis.call('HMGET', k_job(id), 'origin', 'worker_name', ...)
+  local q, w = f[1], f[2] or ''
   if not q then return nil, 'NOT_FOUND no job ' .. id end
+  local bad_key = queue_keys_error(q) or (w ~= '' and worker_keys_error(w))
+  if bad_key then return nil, bad_key end
   local member = id .. ':' .. token
   local held
   if take then
@@ -336,7 +348,8 @@ local function held_lease(id, token, take, ...)
     return nil, 'LEASE_LOST the lease on job ' .. id .. ' expired and was taken back, or was reassigned'
   end
   table.remove(f, 1)
-  return q, member, f
+  table.remove(f, 1)
+  return q, member, f, w
 end
 
 -- A job reached a final state: wake `result` requests waiting for it, on any gateway. Only a

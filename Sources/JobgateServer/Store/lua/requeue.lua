@@ -3,7 +3,8 @@
 -- ARGV: A.mode ('id' or 'queue'), A.target (the job id or queue name), A.limit (most jobs to
 --   move, queue mode).
 -- Each call is atomic; a whole queue is requeued by calling again until nothing is left.
--- Returns a row (R.moved, R.still_failed); NOT_FOUND, or WRONG_STATE for a job that is not failed.
+-- Returns a row (R.moved, R.still_failed); NOT_FOUND, WRONG_TYPE (see queue_keys_error), or
+-- WRONG_STATE for a job that is not failed.
 
 -- A rate-limited job goes to the back of its key's line, as RQ 3.0's requeue sends it.
 local function requeue(id, q)
@@ -25,6 +26,8 @@ if ARGV[A.mode] == 'id' then
   local id = ARGV[A.target]
   local q = redis.call('HGET', k_job(id), 'origin')
   if not q then return redis.error_reply('NOT_FOUND no job ' .. id) end
+  local bad_key = queue_keys_error(q)
+  if bad_key then return redis.error_reply(bad_key) end
   if not redis.call('ZSCORE', k_failed(q), id) then
     return redis.error_reply('WRONG_STATE job ' .. id .. ' is not in the failed registry')
   end
@@ -33,6 +36,8 @@ if ARGV[A.mode] == 'id' then
 end
 
 local q, limit = ARGV[A.target], tonumber(ARGV[A.limit])
+local bad_key = queue_keys_error(q)
+if bad_key then return redis.error_reply(bad_key) end
 local moved = 0
 for _, id in ipairs(redis.call('ZRANGE', k_failed(q), 0, limit - 1)) do
   if redis.call('EXISTS', k_job(id)) == 1 then

@@ -6,12 +6,14 @@
 -- ARGV: A.id, A.lease (token; '' = whichever lease holds it), A.worker ('' = any; otherwise only
 --   a job this jobgate worker holds: RQ's commands name the worker), A.exc_info and A.exc_string
 --   (the reason, as fail.lua takes it).
--- Returns 'stopped', or 'stopping' when an RQ worker was asked; NOT_FOUND, WRONG_STATE.
+-- Returns 'stopped', or 'stopping' when an RQ worker was asked; NOT_FOUND, WRONG_STATE, WRONG_TYPE.
 
 local id, token, worker = ARGV[A.id], ARGV[A.lease], ARGV[A.worker]
 local f = redis.call('HMGET', k_job(id), 'origin', 'status', 'worker_name')
 local q, status, w = f[1], f[2], f[3] or ''
 if not q then return redis.error_reply('NOT_FOUND no job ' .. id) end
+local bad_key = queue_keys_error(q) or (w ~= '' and worker_keys_error(w))
+if bad_key then return redis.error_reply(bad_key) end
 if status ~= 'started' then
   return redis.error_reply('WRONG_STATE job ' .. id .. ' is ' .. tostring(status) ..
     '; only a started job can be stopped (cancel one that has not started)')

@@ -6,8 +6,9 @@
 -- ARGV: A.limit (most jobs to move per queue and kind), A.exc_info (zlib of the text "lease
 --   expired"), A.exc_string (base64 of that), A.lock_owner (the scheduler-lock owner name
 --   shared by all gateways).
--- Returns a row (R.promoted, R.expired, R.expired_ids: the first EXPIRED_IDS_SHOWN of them); a
--- caller that sees either count at the limit runs it again.
+-- Returns a row (R.promoted, R.expired, R.expired_ids: the first EXPIRED_IDS_SHOWN of them;
+-- R.problem: a key another program wrote, whose queue was left alone, or false); a caller that
+-- sees either count at the limit runs it again.
 
 local limit = tonumber(ARGV[A.limit])
 local exc_zlib, exc_b64, owner = ARGV[A.exc_info], ARGV[A.exc_string], ARGV[A.lock_owner]
@@ -15,8 +16,8 @@ local promoted, expired = 0, 0
 local EXPIRED_IDS_SHOWN = 5
 local expired_ids = {}
 
-for _, qkey in ipairs(redis.call('SMEMBERS', QUEUES)) do
-  local q = string.sub(qkey, #'rq:queue:' + 1)
+-- One queue's due scheduled jobs and expired leases.
+local function sweep_queue(q)
   local lock = 'rq:scheduler-lock:' .. q
   local holder = redis.call('GET', lock)
   if not holder or holder == owner then
@@ -55,6 +56,15 @@ for _, qkey in ipairs(redis.call('SMEMBERS', QUEUES)) do
   end
 end
 
+-- A queue one of whose keys another program wrote is left alone (a write there would fail
+-- half-way); the first such key is named in the reply, for the gateway's log.
+local problem = false
+for _, qkey in ipairs(redis.call('SMEMBERS', QUEUES)) do
+  local q = string.sub(qkey, #'rq:queue:' + 1)
+  local bad_key = queue_keys_error(q)
+  if bad_key then problem = problem or string.sub(bad_key, #'WRONG_TYPE ' + 1) else sweep_queue(q) end
+end
+
 -- RQ 3.0's RateLimitRegistry.cleanup for one key: slots held by jobs that are no longer queued
 -- or started (a holder crashed between its outcome and the release, or a job was deleted) go to
 -- the next in line, whoever fits is admitted, and a key with no one in or waiting is removed.
@@ -77,4 +87,5 @@ end
 
 local row = new_row()
 row[R.promoted], row[R.expired], row[R.expired_ids] = promoted, expired, expired_ids
+row[R.problem] = problem
 return row
