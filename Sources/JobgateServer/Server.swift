@@ -117,8 +117,8 @@ public final class Server {
         }
         let needed = rlim_t(config.gateway.maxConnections + 64)
         if limit.rlim_cur < needed {
-            Log.warn("the open-file limit is below --max-connections; raise it (ulimit -n, LimitNOFILE=)",
-                     ["limit": limit.rlim_cur, "max_connections": config.gateway.maxConnections])
+            Log.warn("the open-file limit leaves no room for --max-connections and the gateway's own files; raise it (ulimit -n, LimitNOFILE=) or lower --max-connections",
+                     ["limit": limit.rlim_cur, "needed": needed, "max_connections": config.gateway.maxConnections])
         }
     }
 
