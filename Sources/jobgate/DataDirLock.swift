@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import JobgateServer
 
 /// An exclusive lock on a data directory, held for the gateway's life, so that a second
@@ -16,9 +17,27 @@ final class DataDirLock {
             case .cannotOpen(let why):
                 throw StartupError("cannot open \(path): \(why)")
             case .held(let owner):
-                throw StartupError("data directory \(dataDir) is in use by jobgate pid \(owner.map(String.init) ?? "unknown"); give each gateway its own --data-dir")
+                throw StartupError(DataDirLock.inUse(dataDir, by: owner))
             }
         }
+    }
+
+    /// For `serve --check`: why a gateway started now on `dataDir` would stop at once (another
+    /// holds it), or nil. Probes only a lock file that exists: a check creates nothing.
+    static func heldElsewhere(_ dataDir: String) -> String? {
+        let path = dataDir + "/jobgate.lock"
+        guard access(path, F_OK) == 0 else { return nil }
+        do throws(PidLock.Failure) {
+            _ = try PidLock(path: path)
+            return nil
+        } catch {
+            guard case .held(let owner) = error else { return nil }
+            return inUse(dataDir, by: owner)
+        }
+    }
+
+    private static func inUse(_ dataDir: String, by owner: Int32?) -> String {
+        "data directory \(dataDir) is in use by jobgate pid \(owner.map(String.init) ?? "unknown"); give each gateway its own --data-dir"
     }
 }
 

@@ -112,6 +112,10 @@ struct Serve: ParsableCommand {
             }
             print(settings.summary)
             print("schedules declared: \(schedules.count)")
+            // Checking the configuration of a gateway that runs is normal: said, not refused.
+            if settings.redis == nil, let held = DataDirLock.heldElsewhere(settings.dataDir) {
+                print("note: \(held) (a gateway started with this configuration now would stop at once)")
+            }
             print("configuration OK")
             return
         }

@@ -84,6 +84,13 @@ def test_second_gateway_on_the_same_data_dir_exits_and_touches_nothing(tmp_path)
         assert int((data / "redis.pid").read_text()) == redis_pid
         with Client.tcp("127.0.0.1", port) as c:
             c.ok({"op": "enqueue", "queue": "q", "func": "f"})
+        # --check of the same configuration passes (checking a running gateway's is normal) and
+        # says that starting it now would stop.
+        check = subprocess.run([jobgate_binary(), "serve", "--check", "--data-dir", str(data)], capture_output=True, timeout=20)
+        assert check.returncode == 0, check.stderr
+        assert f"note: data directory {data} is in use by jobgate pid {first.pid}".encode() in check.stdout, check.stdout
+    check = subprocess.run([jobgate_binary(), "serve", "--check", "--data-dir", str(data)], capture_output=True, timeout=20)
+    assert check.returncode == 0 and b"note:" not in check.stdout, check.stdout
 
 
 def test_a_unix_socket_in_use_is_refused_and_a_stale_one_replaced(tmp_path):
