@@ -160,7 +160,7 @@ def test_lines_held_back_at_shutdown_are_answered_not_dropped(stack):
     # without running them: one reply per line.
     _finished_with_big_result(stack, "big-result")
     c = stack.client()
-    enqueues = [{"op": "enqueue", "queue": "late", "func": "f", "id": f"late-{i}"} for i in range(5)]
+    enqueues = [{"op": "enqueue", "queue": "late", "func": "f", "id": f"late-{i}", "ref": i} for i in range(5)]
     lines = [{"op": "lease", "queues": ["idle"], "wait": 20}] + [{"op": "job", "id": "big-result"}] * 9 + enqueues
     c.send_raw("".join(json.dumps(line) + "\n" for line in lines).encode())
     with stack.client(unix=True) as other:
@@ -169,8 +169,9 @@ def test_lines_held_back_at_shutdown_are_answered_not_dropped(stack):
     replies = [c.reply() for _ in lines]
     assert replies[0] == {"ok": True, "job": None}
     assert all(r["job"]["id"] == "big-result" for r in replies[1:9])
-    for r in replies[9:]:
+    for r in replies[9:]:  # the 9th lookup and the enqueues
         assert r["ok"] is False and r["error"]["code"] == "UNAVAILABLE" and "not run" in r["error"]["message"], r
+    assert [r["ref"] for r in replies[10:]] == list(range(5)), "each reply names its request"
     assert c.sock.recv(1) == b""  # then the gateway closes the connection
     assert stack.gateway.proc.wait(timeout=10) == 0
     assert stack.redis.raw("EXISTS", *[f"rq:job:late-{i}" for i in range(5)]).strip() == b"0"

@@ -243,10 +243,16 @@ public final class Session: ConnectionDelegate {
     /// answered with it (a shutdown: they were not run, and may be sent again elsewhere).
     public func stopReading(answeringHeldLinesWith heldLines: OpError? = nil) {
         inputClosed = true
-        while waiting.pop() != nil {
+        while let held = waiting.pop() {
             guard let heldLines else { continue }
-            let ticket = ReplyTicket(session: self, seq: nextSeq, ref: nil)
+            var ticket = ReplyTicket(session: self, seq: nextSeq, ref: nil)
             nextSeq += 1
+            // The reply names its request, as every reply to a JSON line does.
+            if case .line(let line) = held {
+                ticket.ref = line.withUnsafeBytes { bytes in
+                    (try? Request(line: bytes))?.ref.map { Array($0.bytes(in: bytes)) }
+                }
+            }
             ticket.fail(heldLines)
         }
         peerEnded = true
