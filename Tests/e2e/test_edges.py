@@ -398,3 +398,57 @@ def test_queue_ops_refuse_before_writing_when_a_key_was_overwritten(stack, key, 
         assert r["error"]["code"] == "WRONG_TYPE" and key.format(q=q) in r["error"]["message"], r
         assert c.ok({"op": "job", "id": "c-1"})["job"]["state"] == state
         assert stack.redis.raw("LRANGE", f"rq:queue:{q}", "0", "-1").split() == [b"c-1"]
+
+
+def test_a_dependent_in_a_queue_whose_key_was_overwritten_stays_deferred(stack):
+    """Acking a parent releases its dependents; one whose own queue's key another program
+    wrote stays deferred (nothing half done) while the parent's ack succeeds."""
+    with stack.client(unix=True) as c:
+        c.ok({"op": "enqueue", "queue": "qa", "func": "f", "id": "par"})
+        c.ok({"op": "enqueue", "queue": "qb", "func": "f", "id": "kid", "depends_on": ["par"]})
+        lease = c.ok({"op": "lease", "queues": ["qa"]})["job"]["lease"]
+        stack.redis.cli("SET", "rq:queue:qb", "not a list")
+        assert c.ok({"op": "ack", "id": "par", "lease": lease})["state"] == "finished"
+        assert c.ok({"op": "job", "id": "kid"})["job"]["state"] == "deferred"
+        assert stack.redis.raw("ZRANGE", "rq:deferred:qb", "0", "-1").split() == [b"kid"]
+        assert stack.redis.raw("SMEMBERS", "rq:job:par:dependents").split() == [b"kid"]
+
+
+def test_a_rate_limit_slot_handed_to_a_queue_whose_key_was_overwritten_waits(stack):
+    """j1 (qa) holds key K's only slot, j2 (qb) waits for it. When j1's lease ends, j2 would go
+    onto qb, whose key another program wrote: j2 keeps its place in line instead of being lost,
+    and is let in once the key is removed."""
+    limit = {"key": "K", "concurrency": 1}
+    with stack.client(unix=True) as c:
+        c.ok({"op": "enqueue", "queue": "qa", "func": "f", "id": "j1", "rate_limit": limit})
+        assert c.ok({"op": "enqueue", "queue": "qb", "func": "f", "id": "j2", "rate_limit": limit})["state"] == "rate_limited"
+        lease = c.ok({"op": "lease", "queues": ["qa"]})["job"]["lease"]
+        stack.redis.cli("SET", "rq:queue:qb", "not a list")
+        assert c.ok({"op": "release", "id": "j1", "lease": lease, "delay": 60})["state"] == "scheduled"
+        assert c.ok({"op": "job", "id": "j2"})["job"]["state"] == "rate_limited"
+        assert stack.redis.raw("ZRANGE", "rq:rl:K:rate_limited", "0", "-1").split() == [b"j2"]
+        assert stack.redis.raw("ZCARD", "rq:rl:K:allowed").strip() == b"0"
+        stack.redis.cli("DEL", "rq:queue:qb")
+        # The sweep's rate-limit upkeep (once a second) lets it in.
+        wait_until(lambda: c.ok({"op": "job", "id": "j2"})["job"]["state"] == "queued", timeout=10, what="j2 let in")
+        assert stack.redis.raw("LRANGE", "rq:queue:qb", "0", "-1").split() == [b"j2"]
+
+
+def test_a_rate_limit_key_another_program_wrote_fails_no_listing_and_is_logged_once(stack):
+    stack.redis.cli("SADD", "rq:rl-keys", "K2")
+    stack.redis.cli("SET", "rq:rl:K2:rate_limited", "not a zset")
+    stack.redis.cli("SET", "rq:rl:K2:allowed", "not a zset")
+    with stack.client(unix=True) as c:
+        c.ok({"op": "enqueue", "queue": "fine3", "func": "f", "id": "f3"})
+        assert c.ok({"op": "stats"})["queues"]["fine3"]["queued"] == 1
+        c.ok({"op": "forget", "queue": "nothing-there"})
+        r = c.call({"op": "enqueue", "queue": "fine3", "func": "f", "rate_limit": {"key": "K2", "concurrency": 1}})
+        assert r["error"]["code"] == "WRONG_TYPE" and "rq:rl:K2" in r["error"]["message"], r
+        wait_until(lambda: "sweep incomplete" in stack.gateway.read_log(), timeout=10, what="the sweep to say so")
+        # Part of the sweep runs once a second: the warning must not come and go with it.
+        deadline = time.monotonic() + 2.5
+        while time.monotonic() < deadline:
+            c.ok({"op": "ping"})
+        log = stack.gateway.read_log()
+        assert log.count("sweep incomplete") == 1 and "sweep complete again" not in log, log
+        assert "rq:rl:K2" in [l for l in log.splitlines() if "sweep incomplete" in l][0]

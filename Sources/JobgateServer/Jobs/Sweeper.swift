@@ -11,9 +11,11 @@ final class Sweeper {
     private unowned let gateway: Gateway
     private lazy var timer = LoopTimer(gateway.loop) { [unowned self] in self.sweep() }
     private var running = false
-    /// What kept the last sweep from some or all of its work (a key another program wrote, or
-    /// the script's own failure): logged when it changes, not on every sweep.
+    /// What kept the sweep from some or all of its work (a key another program wrote, or the
+    /// script's own failure), and when it last did: logged when it changes, not on every sweep,
+    /// and cleared only after 5 s without it (part of the sweep runs once a second).
     private var problem: String?
+    private var problemSeenMs: UInt64 = 0
     private let expiredText: [UInt8]
     private let expiredTextBase64: [UInt8]
 
@@ -31,13 +33,17 @@ final class Sweeper {
     func stop() { timer.stop() }
 
     private func report(_ now: String?) {
-        guard now != problem else { return }
+        let nowMs = gateway.loop.nowMs
         if let now {
-            Log.warn("sweep incomplete: leases there do not expire and scheduled jobs do not move", ["problem": now])
-        } else {
+            problemSeenMs = nowMs
+            guard now != problem else { return }
+            Log.warn("sweep incomplete: what that key guards is left as it is (leases do not expire, jobs do not move)",
+                     ["problem": now])
+            problem = now
+        } else if problem != nil && nowMs - problemSeenMs > 5000 {
             Log.info("sweep complete again")
+            problem = nil
         }
-        problem = now
     }
 
     /// The ids the sweep named, and how many it did not: `a,b,c (+4 more)`.

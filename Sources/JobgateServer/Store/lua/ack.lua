@@ -51,8 +51,7 @@ end
 -- Returns the job's new state and its queue (false when this ack changed nothing), or an error
 -- reply.
 local function ack(id, token, value)
-  local q, member, f, w = held_lease(id, token, true,
-    'result_ttl', 'repeats_left', 'repeat_intervals', 'jobgate_awaited', 'rate_limit_key', 'rate_limit_concurrency')
+  local q, member, f, w, slot = held_lease(id, token, true, 'result_ttl', 'repeats_left', 'repeat_intervals', 'jobgate_awaited')
   if not q then
     -- The same ack again (its reply was lost to a broken connection or a timeout): answered
     -- as the first one was, so a client may always retry an ack.
@@ -63,7 +62,6 @@ local function ack(id, token, value)
   local awaited = f[4] or false
   local job, results = k_job(id), k_results(id)
   local ttl = tonumber(f[1]) or DEFAULT_RESULT_TTL
-  local slot = limit_key(f[5], f[6])
   if has_dependents then release_dependents(id, false) end
   if ttl == 0 then
     redis.call('DEL', job, results, k_dependencies(id))

@@ -7,8 +7,8 @@
 local id = ARGV[A.id]
 local f = redis.call('HMGET', k_job(id), 'status', 'origin', 'rate_limit_key', 'rate_limit_concurrency')
 if not f[2] then return redis.error_reply('NOT_FOUND no job ' .. id) end
-local status, q = f[1], f[2]
-local bad_key = queue_keys_error(q)
+local status, q, slot = f[1], f[2], limit_key(f[3], f[4])
+local bad_key = queue_keys_error(q) or (slot and limit_keys_error(slot))
 if bad_key then return redis.error_reply(bad_key) end
 if status ~= 'queued' and status ~= 'scheduled' and status ~= 'deferred' and status ~= 'rate_limited' then
   return redis.error_reply('WRONG_STATE job ' .. id .. ' is ' .. tostring(status) ..
@@ -19,7 +19,6 @@ redis.call('ZREM', k_scheduled(q), id)
 redis.call('ZREM', k_deferred(q), id)
 redis.call('HSET', k_job(id), 'status', 'canceled', 'ended_at', NOW_TS)
 redis.call('ZADD', k_canceled(q), SEC, id)
-local slot = limit_key(f[3], f[4])
 if slot then
   redis.call('ZREM', k_rl_waiting(slot), id)
   free_stale_slot(id, slot, 'canceled')

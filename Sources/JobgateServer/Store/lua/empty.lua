@@ -12,6 +12,13 @@ local q, limit = ARGV[A.queue], tonumber(ARGV[A.limit])
 local bad_key = queue_keys_error(q)
 if bad_key then return redis.error_reply(bad_key) end
 local ids = redis.call('LRANGE', k_queue(q), 0, limit - 1)
+-- A deleted job's slot goes on: its rate-limit line's keys are checked before anything moves.
+for _, id in ipairs(ids) do
+  local f = redis.call('HMGET', k_job(id), 'rate_limit_key', 'rate_limit_concurrency')
+  local slot = limit_key(f[1], f[2])
+  bad_key = slot and limit_keys_error(slot)
+  if bad_key then return redis.error_reply(bad_key) end
+end
 if #ids > 0 then redis.call('LTRIM', k_queue(q), #ids, -1) end
 for _, id in ipairs(ids) do
   local f = redis.call('HMGET', k_job(id), 'status', 'origin', 'jobgate_awaited', 'rate_limit_key', 'rate_limit_concurrency')

@@ -88,94 +88,6 @@ local function k_rl(key) return 'rq:rl:' .. key end
 local function k_rl_allowed(key) return 'rq:rl:' .. key .. ':allowed' end
 local function k_rl_waiting(key) return 'rq:rl:' .. key .. ':rate_limited' end
 
--- Jobs waiting for a slot, per queue (stats, forget). RQ lines them up per key, not per queue,
--- so this reads each waiting job's origin: O(rate-limited jobs), in pages of 1000.
-local function rate_limited_per_queue()
-  local per_queue = {}
-  for _, key in ipairs(redis.call('SMEMBERS', RL_KEYS)) do
-    local first = 0
-    repeat
-      local ids = redis.call('ZRANGE', k_rl_waiting(key), first, first + 999)
-      for _, id in ipairs(ids) do
-        local q = redis.call('HGET', k_job(id), 'origin')
-        if q then per_queue[q] = (per_queue[q] or 0) + 1 end
-      end
-      first = first + 1000
-    until #ids < 1000
-  end
-  return per_queue
-end
-
--- A job's limit key, from its rate_limit_key and rate_limit_concurrency fields; nil when it is
--- unlimited (RQ needs both fields set, and the concurrency an integer).
-local function limit_key(key, concurrency)
-  if key and key ~= '' and tonumber(concurrency) then return key end
-  return nil
-end
-
--- Fills free slots with waiting jobs (RQ's acquire script): each goes onto its queue, at the
--- front if its enqueue_at_front is '1', and wakes leases like any enqueue. An entry whose job is
--- gone or no longer rate_limited is dropped. Returns how many got in.
-local function admit_waiting(key, concurrency)
-  local allowed, waiting = k_rl_allowed(key), k_rl_waiting(key)
-  local admitted = 0
-  while redis.call('ZCARD', allowed) < concurrency do
-    local popped = redis.call('ZPOPMIN', waiting)
-    if #popped == 0 then break end
-    local id = popped[1]
-    local f = redis.call('HMGET', k_job(id), 'origin', 'status', 'enqueue_at_front')
-    if f[1] and f[2] == 'rate_limited' then
-      redis.call('ZADD', allowed, SEC, id)
-      enqueue_now(id, f[1], f[3] == '1')
-      admitted = admitted + 1
-    end
-  end
-  return admitted
-end
-
-local function configured_concurrency(key)
-  return tonumber(redis.call('HGET', k_rl(key), 'concurrency')) or 0
-end
-
--- A limited job joins the back of its key's line (RQ's submission) and whoever fits is admitted,
--- up to the job's own concurrency, which also becomes the key's (the last writer wins, as in
--- RQ). `front` is written as enqueue_at_front, which admission reads.
-local function wait_for_slot(id, key, concurrency, front)
-  redis.call('SADD', RL_KEYS, key)
-  redis.call('HSET', k_rl(key), 'concurrency', concurrency)
-  redis.call('HSET', k_job(id), 'status', 'rate_limited', 'enqueue_at_front', front and '1' or '0')
-  redis.call('ZADD', k_rl_waiting(key), SEC, id)
-  admit_waiting(key, tonumber(concurrency))
-end
-
--- A job (re-)entering its queue from outside it (a due scheduled job, a released dependent, a
--- requeue): a limited one goes through the limiter, as RQ 3.0 sends it.
-local function enter_queue(id, q, front, key, concurrency)
-  if limit_key(key, concurrency) then
-    wait_for_slot(id, key, concurrency, front)
-  else
-    enqueue_now(id, q, front)
-  end
-end
-
--- The job's outcome left it neither queued nor started (RQ's release rule): its slot, if it held
--- one, goes to the next in line. `key` is limit_key's answer (nil: nothing to do).
-local function free_slot(id, key)
-  if not key then return end
-  redis.call('ZREM', k_rl_allowed(key), id)
-  admit_waiting(key, configured_concurrency(key))
-end
-
--- RQ's release-stale, for those who do not own the outcome (cancel, delete, the sweep): the slot
--- stays while the job is queued or started (`status`, nil once deleted) or an execution of it is
--- live (an RQ work horse may still be running it), and only a slot actually held is given on.
-local function free_stale_slot(id, key, status)
-  if status == 'queued' or status == 'started' then return end
-  if redis.call('ZCOUNT', k_executions(id), '(' .. SEC, '+inf') > 0 then return end
-  if redis.call('ZREM', k_rl_allowed(key), id) == 0 then return end
-  admit_waiting(key, configured_concurrency(key))
-end
-
 -- What one script call has already learned, so a batch of ops asks Redis once: the queues
 -- already in rq:queues, which are paused, which are limited (below). Each table is made when
 -- first needed; begin_call() forgets them all, and so does a script that changes what they
@@ -233,6 +145,110 @@ end
 -- hash and its executions set.
 local function worker_keys_error(w)
   return key_error('rq:workers', 'set') or key_error(k_worker(w), 'hash') or key_error(k_worker_executions(w), 'set')
+end
+
+-- RQ 3.0's keys of a rate-limit key, which a limited job's outcome writes (its slot goes on).
+local function limit_keys_error(key)
+  return key_error(RL_KEYS, 'set') or key_error(k_rl(key), 'hash') or key_error(k_rl_allowed(key), 'zset')
+    or key_error(k_rl_waiting(key), 'zset')
+end
+
+
+-- Jobs waiting for a slot, per queue (stats, forget). RQ lines them up per key, not per queue,
+-- so this reads each waiting job's origin: O(rate-limited jobs), in pages of 1000.
+local function rate_limited_per_queue()
+  local per_queue = {}
+  local keys = redis.pcall('SMEMBERS', RL_KEYS)
+  if keys.err then return per_queue end  -- another program's key: nothing of ours to count
+  for _, key in ipairs(keys) do
+    local first = 0
+    repeat
+      local ids = redis.pcall('ZRANGE', k_rl_waiting(key), first, first + 999)
+      if ids.err then break end
+      for _, id in ipairs(ids) do
+        local q = redis.call('HGET', k_job(id), 'origin')
+        if q then per_queue[q] = (per_queue[q] or 0) + 1 end
+      end
+      first = first + 1000
+    until #ids < 1000
+  end
+  return per_queue
+end
+
+-- A job's limit key, from its rate_limit_key and rate_limit_concurrency fields; nil when it is
+-- unlimited (RQ needs both fields set, and the concurrency an integer).
+local function limit_key(key, concurrency)
+  if key and key ~= '' and tonumber(concurrency) then return key end
+  return nil
+end
+
+-- Fills free slots with waiting jobs (RQ's acquire script): each goes onto its queue, at the
+-- front if its enqueue_at_front is '1', and wakes leases like any enqueue. An entry whose job is
+-- gone or no longer rate_limited is dropped. One whose queue has a key another program wrote
+-- goes back to the head of the line, and admission stops there (WRONG_TYPE: nothing may be
+-- half done). Returns how many got in.
+local function admit_waiting(key, concurrency)
+  local allowed, waiting = k_rl_allowed(key), k_rl_waiting(key)
+  local admitted = 0
+  while redis.call('ZCARD', allowed) < concurrency do
+    local popped = redis.call('ZPOPMIN', waiting)
+    if #popped == 0 then break end
+    local id = popped[1]
+    local f = redis.call('HMGET', k_job(id), 'origin', 'status', 'enqueue_at_front')
+    if f[1] and f[2] == 'rate_limited' and queue_keys_error(f[1]) then
+      redis.call('ZADD', waiting, popped[2], id)
+      break
+    end
+    if f[1] and f[2] == 'rate_limited' then
+      redis.call('ZADD', allowed, SEC, id)
+      enqueue_now(id, f[1], f[3] == '1')
+      admitted = admitted + 1
+    end
+  end
+  return admitted
+end
+
+local function configured_concurrency(key)
+  return tonumber(redis.call('HGET', k_rl(key), 'concurrency')) or 0
+end
+
+-- A limited job joins the back of its key's line (RQ's submission) and whoever fits is admitted,
+-- up to the job's own concurrency, which also becomes the key's (the last writer wins, as in
+-- RQ). `front` is written as enqueue_at_front, which admission reads.
+local function wait_for_slot(id, key, concurrency, front)
+  redis.call('SADD', RL_KEYS, key)
+  redis.call('HSET', k_rl(key), 'concurrency', concurrency)
+  redis.call('HSET', k_job(id), 'status', 'rate_limited', 'enqueue_at_front', front and '1' or '0')
+  redis.call('ZADD', k_rl_waiting(key), SEC, id)
+  admit_waiting(key, tonumber(concurrency))
+end
+
+-- A job (re-)entering its queue from outside it (a due scheduled job, a released dependent, a
+-- requeue): a limited one goes through the limiter, as RQ 3.0 sends it.
+local function enter_queue(id, q, front, key, concurrency)
+  if limit_key(key, concurrency) then
+    wait_for_slot(id, key, concurrency, front)
+  else
+    enqueue_now(id, q, front)
+  end
+end
+
+-- The job's outcome left it neither queued nor started (RQ's release rule): its slot, if it held
+-- one, goes to the next in line. `key` is limit_key's answer (nil: nothing to do).
+local function free_slot(id, key)
+  if not key then return end
+  redis.call('ZREM', k_rl_allowed(key), id)
+  admit_waiting(key, configured_concurrency(key))
+end
+
+-- RQ's release-stale, for those who do not own the outcome (cancel, delete, the sweep): the slot
+-- stays while the job is queued or started (`status`, nil once deleted) or an execution of it is
+-- live (an RQ work horse may still be running it), and only a slot actually held is given on.
+local function free_stale_slot(id, key, status)
+  if status == 'queued' or status == 'started' then return end
+  if redis.call('ZCOUNT', k_executions(id), '(' .. SEC, '+inf') > 0 then return end
+  if redis.call('ZREM', k_rl_allowed(key), id) == 0 then return end
+  admit_waiting(key, configured_concurrency(key))
 end
 
 local function register_queue(q)
@@ -322,16 +338,17 @@ local function schedule(id, q, at)
 end
 
 -- The lease named by (id, token), if it still holds the job: returns the queue, the wip member,
--- the job's values of the fields named after `take` (read in the same HMGET) and its
--- worker_name ('' for none); or nil and the error (NOT_FOUND, WRONG_TYPE, STOPPED, LEASE_LOST). A lease
+-- the job's values of the fields named after `take` (read in the same HMGET), its worker_name
+-- ('' for none) and its rate-limit key (limit_key's answer); or nil and the error (NOT_FOUND,
+-- WRONG_TYPE for a key the outcome would write, STOPPED, LEASE_LOST). A lease
 -- holds the job while its entry is in the queue's started registry, past its expiry too until
 -- a sweep takes it back, so heartbeat, ack, fail and release agree on it. With `take`, the
 -- lease is also ended (the ZREM is the check).
 local function held_lease(id, token, take, ...)
-  local f = redis.call('HMGET', k_job(id), 'origin', 'worker_name', ...)
-  local q, w = f[1], f[2] or ''
+  local f = redis.call('HMGET', k_job(id), 'origin', 'worker_name', 'rate_limit_key', 'rate_limit_concurrency', ...)
+  local q, w, slot = f[1], f[2] or '', limit_key(f[3], f[4])
   if not q then return nil, 'NOT_FOUND no job ' .. id end
-  local bad_key = queue_keys_error(q) or (w ~= '' and worker_keys_error(w))
+  local bad_key = queue_keys_error(q) or (w ~= '' and worker_keys_error(w)) or (slot and limit_keys_error(slot))
   if bad_key then return nil, bad_key end
   local member = id .. ':' .. token
   local held
@@ -347,9 +364,8 @@ local function held_lease(id, token, take, ...)
     end
     return nil, 'LEASE_LOST the lease on job ' .. id .. ' expired and was taken back, or was reassigned'
   end
-  table.remove(f, 1)
-  table.remove(f, 1)
-  return q, member, f, w
+  for _ = 1, 4 do table.remove(f, 1) end
+  return q, member, f, w, slot
 end
 
 -- A job reached a final state: wake `result` requests waiting for it, on any gateway. Only a
@@ -364,11 +380,14 @@ end
 -- whose dependencies are all done. Done means finished, or, for a dependent enqueued with RQ's
 -- allow_failure, also failed, stopped or canceled. A dependency whose hash is gone finished and
 -- expired, or was deleted: it no longer holds anything back. After a success the dependents set
--- has done its job; after a failure it keeps the dependents still waiting for a rerun.
+-- has done its job; after a failure it keeps the dependents still waiting for a rerun. A ready
+-- dependent whose queue or rate-limit keys another program wrote stays deferred (WRONG_TYPE:
+-- nothing may be half done), and so does the set, naming it.
 local function release_dependents(id, parent_failed)
   local key = k_dependents(id)
   local children = redis.call('SMEMBERS', key)
   if #children == 0 then return end
+  local kept = false
   for _, child in ipairs(children) do
     local f = redis.call('HMGET', k_job(child), 'status', 'origin', 'enqueue_at_front', 'allow_dependency_failures',
       'rate_limit_key', 'rate_limit_concurrency')
@@ -383,14 +402,17 @@ local function release_dependents(id, parent_failed)
           if not done then ready = false; break end
         end
       end
-      if ready then
+      local slot = limit_key(f[5], f[6])
+      if ready and (queue_keys_error(f[2]) or (slot and limit_keys_error(slot))) then
+        kept = true
+      elseif ready then
         redis.call('ZREM', k_deferred(f[2]), child)
         enter_queue(child, f[2], f[3] == '1', f[5], f[6])
         if parent_failed then redis.call('SREM', key, child) end
       end
     end
   end
-  if not parent_failed then redis.call('DEL', key) end
+  if not parent_failed and not kept then redis.call('DEL', key) end
 end
 
 -- A job's hash and its newest result entry, as flat field lists; nil when there is no such job.

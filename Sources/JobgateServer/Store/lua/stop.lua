@@ -9,10 +9,10 @@
 -- Returns 'stopped', or 'stopping' when an RQ worker was asked; NOT_FOUND, WRONG_STATE, WRONG_TYPE.
 
 local id, token, worker = ARGV[A.id], ARGV[A.lease], ARGV[A.worker]
-local f = redis.call('HMGET', k_job(id), 'origin', 'status', 'worker_name')
-local q, status, w = f[1], f[2], f[3] or ''
+local f = redis.call('HMGET', k_job(id), 'origin', 'status', 'worker_name', 'rate_limit_key', 'rate_limit_concurrency')
+local q, status, w, slot = f[1], f[2], f[3] or '', limit_key(f[4], f[5])
 if not q then return redis.error_reply('NOT_FOUND no job ' .. id) end
-local bad_key = queue_keys_error(q) or (w ~= '' and worker_keys_error(w))
+local bad_key = queue_keys_error(q) or (w ~= '' and worker_keys_error(w)) or (slot and limit_keys_error(slot))
 if bad_key then return redis.error_reply(bad_key) end
 if status ~= 'started' then
   return redis.error_reply('WRONG_STATE job ' .. id .. ' is ' .. tostring(status) ..

@@ -16,6 +16,14 @@ local promoted, expired = 0, 0
 local EXPIRED_IDS_SHOWN = 5
 local expired_ids = {}
 
+-- The first key another program wrote that kept the sweep from something (named in the reply,
+-- for the gateway's log); what it guards is left as it is, since a write there would fail half-way.
+local problem = false
+local function blocked_by(bad_key)
+  if bad_key and not problem then problem = string.sub(bad_key, #'WRONG_TYPE ' + 1) end
+  return bad_key
+end
+
 -- One queue's due scheduled jobs and expired leases.
 local function sweep_queue(q)
   local lock = 'rq:scheduler-lock:' .. q
@@ -27,42 +35,46 @@ local function sweep_queue(q)
       -- this queue's jobs at the same moment; between our sweeps it may.
       redis.call('SET', lock, owner, 'EX', 5)
       for _, id in ipairs(due) do
-        redis.call('ZREM', k_scheduled(q), id)
         local f = redis.call('HMGET', k_job(id), 'origin', 'enqueue_at_front', 'rate_limit_key', 'rate_limit_concurrency')
-        if f[1] then
-          enter_queue(id, q, f[2] == '1', f[3], f[4])
-          promoted = promoted + 1
+        local slot = limit_key(f[3], f[4])
+        if not (f[1] and slot and blocked_by(limit_keys_error(slot))) then
+          redis.call('ZREM', k_scheduled(q), id)
+          if f[1] then
+            enter_queue(id, q, f[2] == '1', f[3], f[4])
+            promoted = promoted + 1
+          end
         end
       end
     end
   end
   local dead = redis.call('ZRANGEBYSCORE', k_wip(q), '-inf', NOW, 'LIMIT', 0, limit)
   for _, member in ipairs(dead) do
-    redis.call('ZREM', k_wip(q), member)
-    limit_freed(q)
     local id, token = string.match(member, '^([^:]+):(.*)$')
     if not id then id, token = member, '' end
-    -- Only a job still started was abandoned: one that RQ canceled, deleted or requeued
-    -- meanwhile has moved on, and its stale entry is just dropped.
-    local status = redis.call('HGET', k_job(id), 'status')
-    if status == 'started' then
-      execution_ended(id, token)
-      retry_or_fail(id, q, token, true, exc_zlib, exc_b64)
-      expired = expired + 1
-      if #expired_ids < EXPIRED_IDS_SHOWN then expired_ids[#expired_ids + 1] = id end
-    elseif status then
-      execution_ended(id, token)
+    local f = redis.call('HMGET', k_job(id), 'status', 'worker_name', 'rate_limit_key', 'rate_limit_concurrency')
+    local status, w, slot = f[1], f[2] or '', limit_key(f[3], f[4])
+    if not blocked_by((w ~= '' and worker_keys_error(w)) or (slot and limit_keys_error(slot)) or nil) then
+      redis.call('ZREM', k_wip(q), member)
+      limit_freed(q)
+      -- Only a job still started was abandoned: one that RQ canceled, deleted or requeued
+      -- meanwhile has moved on, and its stale entry is just dropped.
+      if status == 'started' then
+        execution_ended(id, token, w)
+        retry_or_fail(id, q, token, true, exc_zlib, exc_b64)
+        expired = expired + 1
+        if #expired_ids < EXPIRED_IDS_SHOWN then expired_ids[#expired_ids + 1] = id end
+      elseif status then
+        execution_ended(id, token, w)
+      end
     end
   end
 end
 
--- A queue one of whose keys another program wrote is left alone (a write there would fail
--- half-way); the first such key is named in the reply, for the gateway's log.
-local problem = false
-for _, qkey in ipairs(redis.call('SMEMBERS', QUEUES)) do
+local queues = redis.pcall('SMEMBERS', QUEUES)
+if queues.err then blocked_by(key_error(QUEUES, 'set')); queues = NONE end
+for _, qkey in ipairs(queues) do
   local q = string.sub(qkey, #'rq:queue:' + 1)
-  local bad_key = queue_keys_error(q)
-  if bad_key then problem = problem or string.sub(bad_key, #'WRONG_TYPE ' + 1) else sweep_queue(q) end
+  if not blocked_by(queue_keys_error(q)) then sweep_queue(q) end
 end
 
 -- RQ 3.0's RateLimitRegistry.cleanup for one key: slots held by jobs that are no longer queued
@@ -70,6 +82,7 @@ end
 -- the next in line, whoever fits is admitted, and a key with no one in or waiting is removed.
 -- Reads the `limit` oldest holders: more than that are only there if jobs bypassed the limit.
 local function tend_limit(key)
+  if blocked_by(limit_keys_error(key)) then return end
   for _, id in ipairs(redis.call('ZRANGE', k_rl_allowed(key), 0, limit - 1)) do
     free_stale_slot(id, key, redis.call('HGET', k_job(id), 'status'))
   end
@@ -82,7 +95,9 @@ local function tend_limit(key)
 end
 
 if redis.call('SET', 'jobgate:rate-limit-maintenance', owner, 'PX', 1000, 'NX') then
-  for _, key in ipairs(redis.call('SMEMBERS', RL_KEYS)) do tend_limit(key) end
+  local keys = redis.pcall('SMEMBERS', RL_KEYS)
+  if keys.err then blocked_by(key_error(RL_KEYS, 'set')); keys = NONE end
+  for _, key in ipairs(keys) do tend_limit(key) end
 end
 
 local row = new_row()
