@@ -1,4 +1,5 @@
 """Registry ops (cancel, delete, failed, requeue, pause/resume), result waits and dependencies."""
+import json
 import time
 
 from jobgate_harness import BlockingRequest, start_waiting_leases, wait_until
@@ -118,6 +119,23 @@ def test_result_waits_for_ack(stack, client):
     reply = waiter.result()
     assert reply["done"] is True and reply["job"]["result"] == [4, 2]
     assert waiter.replied_at - sent < 0.5, "result must wake on the ack, not on a poll"
+
+
+def test_results_pipelined_with_the_ack_that_ends_their_job_wake_at_once(stack):
+    """N waiting results and the ack, in one write: the ack's announcement may be read (on the
+    subscriber connection) before the replies of the checks that register the waiters. Each
+    must still answer at once, not at the next second's poll."""
+    with stack.client() as c:
+        for n in [1, 2, 3, 4, 5, 6, 7] * 3:
+            jid = c.ok({"op": "enqueue", "queue": "rpc", "func": "f"})["id"]
+            lease = c.ok({"op": "lease", "queues": ["rpc"]})["job"]["lease"]
+            waits = (json.dumps({"op": "result", "id": jid, "wait": 5}) + "\n") * n
+            sent = time.monotonic()
+            c.send_raw((waits + json.dumps({"op": "ack", "id": jid, "lease": lease}) + "\n").encode())
+            replies = [c.reply() for _ in range(n + 1)]
+            elapsed = time.monotonic() - sent
+            assert all(r["done"] is True for r in replies[:n]) and replies[n]["state"] == "finished", replies
+            assert elapsed < 0.5, f"{n} results answered after {elapsed:.2f} s: a missed wake-up"
 
 
 def test_result_of_failed_and_timeout(client):

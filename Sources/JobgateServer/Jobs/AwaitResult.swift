@@ -41,6 +41,9 @@ final class ResultWaiter {
     let reply: ReplyTicket
     let deadlineMs: UInt64
     var checking = false
+    /// The job was announced done while a check was in flight: that check may have read it
+    /// before it ended, so another follows at once (not at the next tick, a second away).
+    var doneDuringCheck = false
 
     init(id: String, reply: ReplyTicket, deadlineMs: UInt64) {
         self.id = id
@@ -61,12 +64,21 @@ final class ResultWaiters {
 
     var count: Int { byJob.values.reduce(0) { $0 + $1.count } }
 
-    func start(_ w: ResultWaiter) { check(w) }
+    /// Registered before its first check, so an announcement that arrives while that check is
+    /// in flight (on the subscriber connection, which may be read first) is not missed.
+    func start(_ w: ResultWaiter) {
+        add(w)
+        check(w)
+    }
 
     /// A job someone awaits is done (nil: check every awaited job).
     func jobDone(_ id: String?) {
         let ids = id.map { [$0] } ?? Array(byJob.keys)
-        for id in ids { for w in byJob[id] ?? [] where !w.checking { check(w) } }
+        for id in ids {
+            for w in byJob[id] ?? [] {
+                if w.checking { w.doneDuringCheck = true } else { check(w) }
+            }
+        }
     }
 
     func sessionClosed(_ session: Session) {
@@ -85,6 +97,8 @@ final class ResultWaiters {
         w.checking = true
         AwaitResult.check(w.id, gateway) { [unowned self] result in
             w.checking = false
+            // Answered meanwhile (a shutdown answers every waiter) or its client went away.
+            guard byJob[w.id]?.contains(where: { $0 === w }) == true else { return }
             switch result {
             case .failure(let error):
                 remove(w)
@@ -97,8 +111,9 @@ final class ResultWaiters {
                 if final || gateway.loop.nowMs >= w.deadlineMs || !w.reply.session.isOpen {
                     remove(w)
                     AwaitResult.render(w.id, found, gateway, w.reply)
-                } else {
-                    add(w)
+                } else if w.doneDuringCheck {
+                    w.doneDuringCheck = false
+                    check(w)
                 }
             }
         }
