@@ -173,18 +173,20 @@ def test_redis_timeout_counts_silence_not_a_long_pipelines_wait():
     answer comes long after its request was sent (the old rule, the oldest request's age,
     dropped a healthy Redis and failed every waiting request); a silent one still is."""
     from jobgate_harness import Stack
-    stack = Stack(gateway_args=["--redis-timeout", "300"])
+    # 1 s, not less: on a loaded 2-core CI machine a healthy Redis can be descheduled for a
+    # few hundred ms.
+    stack = Stack(gateway_args=["--redis-timeout", "1000"])
     try:
         client = stack.gateway.client(timeout=60)
         client.ok({"op": "enqueue", "queue": "big", "func": "f", "id": "big"})
         job = client.ok({"op": "lease", "queues": ["big"]})["job"]
         client.ok({"op": "ack", "id": "big", "lease": job["lease"], "result": "x" * 1_000_000})
-        lookups = 40
+        lookups = 100
         start = time.time()
         client.send_raw(b'{"op":"job","id":"big"}\n' * lookups)
         replies = [client.reply() for _ in range(lookups)]
         waited = time.time() - start
-        assert waited > 1.0, f"the pipeline took {waited:.2f} s: too fast to show the rule"
+        assert waited > 2.0, f"the pipeline took {waited:.2f} s: too fast to show the rule"
         bad = [r for r in replies if r.get("job", {}).get("result") != "x" * 1_000_000]
         assert not bad, {k: v for k, v in bad[0].items() if k != "job"}
         assert "Redis sent nothing" not in stack.gateway.read_log()
@@ -192,10 +194,10 @@ def test_redis_timeout_counts_silence_not_a_long_pipelines_wait():
         try:
             start = time.time()
             reply = client.call({"op": "stats"})
-            assert reply["error"]["code"] == "UNAVAILABLE" and 0.25 < time.time() - start < 3, (reply, time.time() - start)
+            assert reply["error"]["code"] == "UNAVAILABLE" and 0.9 < time.time() - start < 5, (reply, time.time() - start)
         finally:
             stack.redis.proc.send_signal(signal.SIGCONT)
-        assert "Redis sent nothing for 300 ms while commands waited" in stack.gateway.read_log()
+        assert "Redis sent nothing for 1000 ms while commands waited" in stack.gateway.read_log()
         wait_until(lambda: client.ok({"op": "ping"})["redis"] == "ready", timeout=15, what="reconnect")
         client.close()
     finally:
