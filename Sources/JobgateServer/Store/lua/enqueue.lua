@@ -83,8 +83,7 @@ local function enqueue_one(ARGV, b)
   end
   local slot = limit_key(ARGV[b + A.rate_limit_key], ARGV[b + A.rate_limit_concurrency])
   if status == 'queued' and slot then status = 'rate_limited' end
-  bad_key = slot and (key_error(RL_KEYS, 'set') or key_error(k_rl(slot), 'hash')
-    or key_error(k_rl_allowed(slot), 'zset') or key_error(k_rl_waiting(slot), 'zset'))
+  bad_key = slot and limit_keys_error(slot)
   if bad_key then return redis.error_reply(bad_key) end
   register_queue(q)
   if #parents > 0 then redis.call('SADD', k_dependencies(id), unpack(parents)) end

@@ -89,7 +89,8 @@ local function k_rl_allowed(key) return 'rq:rl:' .. key .. ':allowed' end
 local function k_rl_waiting(key) return 'rq:rl:' .. key .. ':rate_limited' end
 
 -- What one script call has already learned, so a batch of ops asks Redis once: the queues
--- already in rq:queues, which are paused, which are limited (below). Each table is made when
+-- already in rq:queues, which are paused, which are limited (below), which keys hold what RQ
+-- keeps there (`checked`, by key and by queue: see key_error). Each table is made when
 -- first needed; begin_call() forgets them all, and so does a script that changes what they
 -- hold (pause, limit, forget).
 local registered, paused, limited, any_limited, checked
@@ -118,8 +119,8 @@ end
 
 -- A key written by another program with another type (a string at rq:queue:<q>) must not fail
 -- an op half-way with its first writes kept (jobs made but never queued, or started but in no
--- registry): enqueue and lease check the keys they write before they write, once per call.
--- Returns the WRONG_TYPE error text, or nil.
+-- registry): every op that changes jobs checks the keys it will write before its first write,
+-- each key once per call. Returns the WRONG_TYPE error text, or nil.
 local function key_error(key, want)
   checked = checked or {}
   if checked[key] == nil then checked[key] = key_type_problem(key, want) end
@@ -152,7 +153,6 @@ local function limit_keys_error(key)
   return key_error(RL_KEYS, 'set') or key_error(k_rl(key), 'hash') or key_error(k_rl_allowed(key), 'zset')
     or key_error(k_rl_waiting(key), 'zset')
 end
-
 
 -- Jobs waiting for a slot, per queue (stats, forget). RQ lines them up per key, not per queue,
 -- so this reads each waiting job's origin: O(rate-limited jobs), in pages of 1000.
@@ -195,11 +195,11 @@ local function admit_waiting(key, concurrency)
     if #popped == 0 then break end
     local id = popped[1]
     local f = redis.call('HMGET', k_job(id), 'origin', 'status', 'enqueue_at_front')
-    if f[1] and f[2] == 'rate_limited' and queue_keys_error(f[1]) then
-      redis.call('ZADD', waiting, popped[2], id)
-      break
-    end
     if f[1] and f[2] == 'rate_limited' then
+      if queue_keys_error(f[1]) then
+        redis.call('ZADD', waiting, popped[2], id)
+        break
+      end
       redis.call('ZADD', allowed, SEC, id)
       enqueue_now(id, f[1], f[3] == '1')
       admitted = admitted + 1

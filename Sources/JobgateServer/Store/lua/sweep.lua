@@ -53,7 +53,7 @@ local function sweep_queue(q)
     if not id then id, token = member, '' end
     local f = redis.call('HMGET', k_job(id), 'status', 'worker_name', 'rate_limit_key', 'rate_limit_concurrency')
     local status, w, slot = f[1], f[2] or '', limit_key(f[3], f[4])
-    if not blocked_by((w ~= '' and worker_keys_error(w)) or (slot and limit_keys_error(slot)) or nil) then
+    if not blocked_by((w ~= '' and worker_keys_error(w)) or (slot and limit_keys_error(slot))) then
       redis.call('ZREM', k_wip(q), member)
       limit_freed(q)
       -- Only a job still started was abandoned: one that RQ canceled, deleted or requeued
